@@ -1,0 +1,70 @@
+// RFC 8785 JSON Canonicalization Scheme: the one serialization of every signed or hashed JSON value.
+import { utf8 } from './bytes.js';
+import { RegistryError } from './errors.js';
+import { isWellFormedString, type JsonValue } from './json.js';
+
+/** The canonical JSON text of `value` (RFC 8785 §3.2: no whitespace, sorted members, canonical primitives). */
+export function canonicalize(value: JsonValue): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false'; // §3.2.2.1
+    case 'number':
+      return serializeNumber(value);
+    case 'string':
+      return serializeString(value);
+    case 'object':
+      if (Array.isArray(value)) return `[${value.map(canonicalize).join(',')}]`;
+      // §3.2.3: members sorted by their names as arrays of UTF-16 code units (what `<` compares).
+      return `{${Object.keys(value)
+        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+        .map((key) => `${serializeString(key)}:${canonicalize(memberValue(value, key))}`)
+        .join(',')}}`;
+    default:
+      throw new RegistryError('bad-json', `a ${typeof value} is not a JSON value`);
+  }
+}
+
+/** The UTF-8 bytes of the canonical text (RFC 8785 §3.2.4), the input to every hash and signature. */
+export function canonicalBytes(value: JsonValue): Uint8Array {
+  return utf8(canonicalize(value));
+}
+
+function memberValue(object: { [k: string]: JsonValue }, key: string): JsonValue {
+  const value = object[key];
+  if (value === undefined) throw new RegistryError('bad-json', `member ${JSON.stringify(key)} is undefined`);
+  return value;
+}
+
+/**
+ * §3.2.2.3: ECMAScript Number.prototype.toString, which `String` applies (it also prints −0 as "0").
+ * NaN and ±Infinity have no JSON form (§3.1, I-JSON).
+ */
+function serializeNumber(value: number): string {
+  if (!Number.isFinite(value)) throw new RegistryError('bad-json', `${value} is not a JSON number`);
+  return String(value);
+}
+
+const MUST_ESCAPE = /["\\\u0000-\u001f]/g;
+const SHORT_ESCAPES: Readonly<Record<string, string>> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '\b': '\\b',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\f': '\\f',
+  '\r': '\\r',
+};
+
+/**
+ * §3.2.2.2: only '"', '\' and U+0000..U+001F are escaped; the two-character forms where JSON has them, otherwise
+ * \u00XX in lowercase hex. Every other code point is written as itself. Lone surrogates cannot be (§3.1).
+ */
+function serializeString(value: string): string {
+  if (!isWellFormedString(value)) throw new RegistryError('bad-json', 'lone surrogate in string');
+  const escaped = value.replace(
+    MUST_ESCAPE,
+    (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return `"${escaped}"`;
+}

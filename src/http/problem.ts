@@ -1,0 +1,53 @@
+// RFC 9457 problem details: the one place where error codes become HTTP statuses. Unexpected errors become a generic
+// 500 whose body reveals nothing (no message, stack or SQL); they are logged by the caller without request data.
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { RegistryError, type RegistryErrorCode } from '../core/errors.js';
+
+const STATUS: Record<RegistryErrorCode, ContentfulStatusCode> = {
+  'bad-request': 400,
+  'bad-json': 400,
+  'bad-range': 400,
+  'not-found': 404,
+  'entry-too-large': 413,
+  'payload-too-large': 413,
+  unauthorized: 401,
+  forbidden: 403,
+  conflict: 409,
+  'log-integrity': 500,
+  unavailable: 503,
+};
+
+const TITLE: Record<RegistryErrorCode, string> = {
+  'bad-request': 'Bad request',
+  'bad-json': 'Malformed JSON',
+  'bad-range': 'Range out of bounds',
+  'not-found': 'Not found',
+  'entry-too-large': 'Log entry too large',
+  'payload-too-large': 'Request body too large',
+  unauthorized: 'Unauthorized',
+  forbidden: 'Forbidden',
+  conflict: 'Conflict',
+  'log-integrity': 'Log integrity failure',
+  unavailable: 'Service unavailable',
+};
+
+export function problem(c: Context, code: RegistryErrorCode, detail: string): Response {
+  const status = STATUS[code];
+  c.header('Cache-Control', 'no-store');
+  if (status === 503) c.header('Retry-After', '1');
+  return c.body(JSON.stringify({ type: `/problems/${code}`, title: TITLE[code], status, code, detail }), status, {
+    'Content-Type': 'application/problem+json',
+  });
+}
+
+/** Hono's onError handler. */
+export function handleError(error: unknown, c: Context): Response {
+  if (error instanceof RegistryError) return problem(c, error.code, error.detail);
+  console.error('unexpected error:', error);
+  return c.body(
+    JSON.stringify({ type: '/problems/internal', title: 'Internal error', status: 500, code: 'internal', detail: 'internal error' }),
+    500,
+    { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' },
+  );
+}

@@ -1,0 +1,72 @@
+// Read side of the log: tiles, entry bundles and proofs, all computed from stored tiles (C2SP tlog-tiles), bounded by
+// the latest checkpoint so nothing beyond the signed tree is ever served.
+import { RegistryError } from '../core/errors.js';
+import { assembleProof, consistencyProofPlan, inclusionProofPlan, type NodeId } from '../core/merkle.js';
+import { encodeEntryBundle, hashNodeFromTile, tileKey, tileSpanOfNode, tilesForNodes, TILE_WIDTH, type TileId } from '../core/tiles.js';
+import type { LogStore, StoredCheckpoint } from '../store/log-store.js';
+
+const HASH_BYTES = 32;
+
+/** Hashes a tile of `level` holds in a tree of `size`, counted across all tiles of the level. */
+function hashesAtLevel(size: number, level: number): number {
+  return Math.floor(size / TILE_WIDTH ** level);
+}
+
+export class LogReader {
+  constructor(
+    private readonly store: LogStore,
+    /** The latest checkpoint to serve; the sequencer's when this process writes. */
+    private readonly latest: () => Promise<StoredCheckpoint>,
+  ) {}
+
+  checkpoint(): Promise<StoredCheckpoint> {
+    return this.latest();
+  }
+
+  /** The hash tile, or null when the tree does not (yet) have it at that width. */
+  async hashTile(tile: TileId): Promise<Uint8Array | null> {
+    const { size } = await this.latest();
+    if (tile.index * TILE_WIDTH + tile.width > hashesAtLevel(size, tile.level)) return null;
+    const data = (await this.store.readTiles([tile])).get(tileKey(tile.level, tile.index));
+    if (!data || data.length < tile.width * HASH_BYTES) return null;
+    return data.subarray(0, tile.width * HASH_BYTES);
+  }
+
+  /** The entry bundle (uint16-length-prefixed entries), or null when the tree does not have those entries. */
+  async entryBundle(tile: TileId): Promise<Uint8Array | null> {
+    const { size } = await this.latest();
+    const start = tile.index * TILE_WIDTH;
+    if (start + tile.width > size) return null;
+    const entries = await this.store.readEntries(start, start + tile.width);
+    if (entries.length !== tile.width) return null;
+    return encodeEntryBundle(entries);
+  }
+
+  /** RFC 9162 §2.1.4 consistency proof between two sizes of the served tree (1 ≤ from ≤ to ≤ size). */
+  async consistencyProof(from: number, to: number): Promise<Uint8Array[]> {
+    const { size } = await this.latest();
+    if (!(from >= 1 && from <= to && to <= size)) {
+      throw new RegistryError('bad-range', `need 1 <= from <= to <= ${size}; got from=${from} to=${to}`);
+    }
+    return this.prove(consistencyProofPlan(from, to), to);
+  }
+
+  /** RFC 9162 §2.1.3 inclusion proof of `index` in the tree of `treeSize` (≤ the served size). */
+  async inclusionProof(index: number, treeSize: number): Promise<Uint8Array[]> {
+    const { size } = await this.latest();
+    if (!(index >= 0 && index < treeSize && treeSize <= size)) {
+      throw new RegistryError('bad-range', `need 0 <= index < size <= ${size}; got index=${index} size=${treeSize}`);
+    }
+    return this.prove(inclusionProofPlan(index, treeSize), treeSize);
+  }
+
+  private async prove(plan: NodeId[][], treeSize: number): Promise<Uint8Array[]> {
+    const tiles = await this.store.readTiles(tilesForNodes(plan.flat(), treeSize));
+    return assembleProof(plan, (node) => {
+      const span = tileSpanOfNode(node);
+      const data = tiles.get(tileKey(span.level, span.index));
+      if (!data) throw new RegistryError('log-integrity', `tile ${span.level}/${span.index} is missing`);
+      return hashNodeFromTile(data, node);
+    });
+  }
+}

@@ -1,0 +1,192 @@
+// The single writer of the log. It pools appends for up to `maxDelayMs` or `maxBatch` entries, then commits the batch,
+// its tiles and the new signed checkpoint in one atomic store commit, and only then resolves the callers' promises.
+//
+// Invariants:
+// - An append is acknowledged (its promise resolved) only after the commit holding it returned, so an acknowledged
+//   entry is durable (the SQLite driver commits with synchronous=FULL).
+// - The checkpoint is never rolled back: each commit compare-and-swaps on the previous checkpoint's size, and a writer
+//   that loses the race (another process sequenced meanwhile) stops accepting writes rather than forking the log.
+// - At start the root recomputed from the stored right-edge tiles must equal the latest checkpoint's root; otherwise
+//   the sequencer refuses writes (reads keep working) and reports why.
+import { formatCheckpoint } from '../core/checkpoint.js';
+import { bytesEqual } from '../core/bytes.js';
+import { RegistryError } from '../core/errors.js';
+import { emptyRoot, leafHash } from '../core/merkle.js';
+import { signNote, type NoteSigner } from '../core/note.js';
+import { rightEdgeTiles, rootFromTiles, TileBuilder } from '../core/tiles.js';
+import type { LogStore, StoredCheckpoint } from '../store/log-store.js';
+
+/** C2SP tlog-tiles entry bundles carry uint16 lengths, so no entry may exceed 65,535 bytes. */
+export const MAX_ENTRY_BYTES = 65_535;
+
+export interface SequencerOptions {
+  store: LogStore;
+  signer: NoteSigner;
+  /** The checkpoint origin line (C2SP tlog-checkpoint), e.g. `certrail.example.org/log`. */
+  origin: string;
+  /** Entries per commit at most. */
+  maxBatch?: number;
+  /** How long the first append of a pool waits for company before the pool is committed. */
+  maxDelayMs?: number;
+  now?: () => number;
+}
+
+export interface AppendResult {
+  index: number;
+  /** The checkpoint that first includes the entry. */
+  checkpoint: StoredCheckpoint;
+}
+
+interface Pending {
+  entry: Uint8Array;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+export class Sequencer {
+  private readonly store: LogStore;
+  private readonly signer: NoteSigner;
+  private readonly origin: string;
+  private readonly maxBatch: number;
+  private readonly maxDelayMs: number;
+  private readonly now: () => number;
+  /** The in-memory right edge of the tree; null while writes are refused. */
+  private builder: TileBuilder | null;
+  private latest: StoredCheckpoint;
+  private refusal: string | null;
+  private queue: Pending[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private draining: Promise<void> | null = null;
+
+  private constructor(options: SequencerOptions, latest: StoredCheckpoint, edge: RightEdge) {
+    this.store = options.store;
+    this.signer = options.signer;
+    this.origin = options.origin;
+    this.maxBatch = options.maxBatch ?? 256;
+    this.maxDelayMs = options.maxDelayMs ?? 2;
+    this.now = options.now ?? Date.now;
+    this.latest = latest;
+    this.builder = edge.builder;
+    this.refusal = edge.refusal;
+  }
+
+  /** Loads the right edge of the tree, checks it against the latest checkpoint, and signs the empty tree if new. */
+  static async open(options: SequencerOptions): Promise<Sequencer> {
+    const now = options.now ?? Date.now;
+    let latest = await options.store.latestCheckpoint();
+    if (!latest) {
+      const root = emptyRoot();
+      const note = await signNote(formatCheckpoint({ origin: options.origin, size: 0, root, extensions: [] }), [options.signer]);
+      latest = { size: 0, root, note, createdAt: now() };
+      await options.store.commit({ previousSize: 0, entries: [], tiles: [], checkpoint: latest });
+    }
+    return new Sequencer(options, latest, await loadRightEdge(options.store, latest));
+  }
+
+  /** Null while writes are accepted; otherwise why they are refused. */
+  get refused(): string | null {
+    return this.refusal;
+  }
+
+  get checkpoint(): StoredCheckpoint {
+    return this.latest;
+  }
+
+  append(entry: Uint8Array): Promise<AppendResult> {
+    if (this.refusal) return Promise.reject(new RegistryError('unavailable', this.refusal));
+    if (entry.length > MAX_ENTRY_BYTES) {
+      return Promise.reject(new RegistryError('entry-too-large', `entry is ${entry.length} bytes; at most ${MAX_ENTRY_BYTES}`));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry, resolve, reject });
+      if (this.queue.length >= this.maxBatch) this.startDrain();
+      else this.timer ??= setTimeout(() => this.startDrain(), this.maxDelayMs);
+    });
+  }
+
+  /** Commits everything pooled so far and waits for it. */
+  async flush(): Promise<void> {
+    this.startDrain();
+    while (this.draining) await this.draining;
+  }
+
+  private startDrain(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.draining ??= this.drain().finally(() => {
+      this.draining = null;
+      if (this.queue.length > 0) this.startDrain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      await this.commitBatch(batch);
+    }
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    const builder = this.builder;
+    if (!builder || this.refusal) {
+      for (const p of batch) p.reject(new RegistryError('unavailable', this.refusal ?? 'writes are refused'));
+      return;
+    }
+    const previousSize = builder.size;
+    const entries = batch.map((p) => p.entry);
+    try {
+      const tiles = builder.append(entries.map(leafHash));
+      const root = builder.root();
+      const size = builder.size;
+      const note = await signNote(formatCheckpoint({ origin: this.origin, size, root, extensions: [] }), [this.signer]);
+      const checkpoint = { size, root, note, createdAt: this.now() };
+      await this.store.commit({ previousSize, entries, tiles, checkpoint });
+      this.latest = checkpoint;
+      batch.forEach((p, i) => p.resolve({ index: previousSize + i, checkpoint }));
+    } catch (error) {
+      // Nothing of this batch is acknowledged.
+      if (error instanceof RegistryError && error.code === 'conflict') {
+        // Another process sequenced this log: fail closed rather than fork it.
+        this.builder = null;
+        this.refusal = 'another writer sequenced this log; this process no longer accepts writes';
+        for (const p of batch) p.reject(new RegistryError('unavailable', this.refusal));
+        return;
+      }
+      for (const p of batch) p.reject(new RegistryError('unavailable', 'the log could not commit; retry later'));
+      await this.resynchronise();
+    }
+  }
+
+  /** After a failed commit, reloads the right edge from what is stored (the failed batch left no trace there). */
+  private async resynchronise(): Promise<void> {
+    try {
+      const latest = await this.store.latestCheckpoint();
+      if (!latest) throw new Error('log has no checkpoint');
+      const edge = await loadRightEdge(this.store, latest);
+      this.latest = latest;
+      this.builder = edge.builder;
+      this.refusal = edge.refusal;
+    } catch {
+      this.builder = null;
+      this.refusal = 'the log store is unreadable; writes are refused until restart';
+    }
+  }
+}
+
+type RightEdge = { builder: TileBuilder; refusal: null } | { builder: null; refusal: string };
+
+async function loadRightEdge(store: LogStore, latest: StoredCheckpoint): Promise<RightEdge> {
+  const tiles = await store.readTiles(rightEdgeTiles(latest.size));
+  try {
+    const root = rootFromTiles(latest.size, tiles);
+    if (!bytesEqual(root, latest.root)) {
+      return { builder: null, refusal: `stored tiles do not reproduce the root of checkpoint ${latest.size}` };
+    }
+    return { builder: TileBuilder.fromRightEdge(latest.size, tiles), refusal: null };
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return { builder: null, refusal: `stored tiles are incomplete for checkpoint ${latest.size}: ${detail}` };
+  }
+}

@@ -1,0 +1,93 @@
+// Node entry: a better-sqlite3 file and @hono/node-server. It only builds the services and calls createApp.
+import { serve } from '@hono/node-server';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadOrCreateKeyFile } from './cli/keyfile.js';
+import { createApp, type RegistryConfig } from './http/app.js';
+import { LogReader } from './log/reader.js';
+import { Sequencer } from './log/sequencer.js';
+import { createSqliteLogStore, openSqlite } from './store/sqlite.js';
+
+export interface NodeOptions {
+  dbPath: string;
+  keyDir: string;
+  baseUrl: string;
+  logOrigin: string;
+  maxBatch?: number;
+  maxDelayMs?: number;
+}
+
+/** The log origin derived from a base URL: its host and path, then `/log` (DESIGN §Formats, Checkpoint). */
+export function logOriginFor(baseUrl: string): string {
+  const url = new URL(baseUrl);
+  return `${url.host}${url.pathname.replace(/\/+$/, '')}/log`;
+}
+
+/** Reads the environment variables documented in the README. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): NodeOptions & { host: string; port: number } {
+  const host = env.HOST ?? '127.0.0.1';
+  const port = Number(env.PORT ?? 8787);
+  const baseUrl = (env.CERTRAIL_ORIGIN ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
+  return {
+    host,
+    port,
+    baseUrl,
+    logOrigin: env.CERTRAIL_LOG_ORIGIN ?? logOriginFor(baseUrl),
+    dbPath: env.CERTRAIL_DB ?? 'data/certrail.db',
+    keyDir: env.CERTRAIL_KEYS ?? 'keys',
+  };
+}
+
+export async function createNodeRegistry(options: NodeOptions) {
+  mkdirSync(dirname(options.dbPath), { recursive: true });
+  const handle = openSqlite(options.dbPath);
+  const store = createSqliteLogStore(handle);
+  const logKey = await loadOrCreateKeyFile(join(options.keyDir, 'log.key'), options.logOrigin);
+  const sequencer = await Sequencer.open({
+    store,
+    signer: logKey,
+    origin: options.logOrigin,
+    maxBatch: options.maxBatch,
+    maxDelayMs: options.maxDelayMs,
+  });
+  const config: RegistryConfig = { baseUrl: options.baseUrl, logOrigin: options.logOrigin, logVerifierKey: logKey.vkey };
+  const log = new LogReader(store, async () => sequencer.checkpoint);
+  const app = createApp({ config, log, writeRefusal: () => sequencer.refused });
+  return {
+    app,
+    config,
+    sequencer,
+    log,
+    async close() {
+      await sequencer.flush();
+      handle.sqlite.close();
+    },
+  };
+}
+
+export async function startNodeServer(options: NodeOptions & { host: string; port: number }) {
+  const registry = await createNodeRegistry(options);
+  const server = serve({ fetch: registry.app.fetch, hostname: options.host, port: options.port });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    ...registry,
+    port,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await registry.close();
+    },
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const options = optionsFromEnv();
+  const server = await startNodeServer(options);
+  if (server.sequencer.refused) console.error(`writes refused: ${server.sequencer.refused}`);
+  console.log(`Certrail listening on http://${options.host}:${server.port} (base URL ${options.baseUrl}, log ${options.logOrigin})`);
+  const stop = () => void server.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,131 @@
+// The log's storage interface and the drizzle queries both drivers share. The drivers (sqlite.ts, d1.ts) differ only
+// in how they make a commit atomic: better-sqlite3 runs it in BEGIN IMMEDIATE, D1 in one db.batch.
+import { and, desc, eq, gte, inArray, lt, or, sql } from 'drizzle-orm';
+import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
+import { logCheckpoints, logEntries, logTiles } from '../../schema/tables.js';
+import { tileKey } from '../core/tiles.js';
+
+export interface StoredCheckpoint {
+  size: number;
+  root: Uint8Array;
+  /** The signed note exactly as it was signed and first served. */
+  note: string;
+  createdAt: number;
+}
+
+export interface TileWrite {
+  level: number;
+  index: number;
+  /** Every hash the tile holds after this commit (32 bytes each). */
+  data: Uint8Array;
+}
+
+/** One sequenced batch: new entries from `previousSize` on, the tiles they changed, and the checkpoint over them. */
+export interface LogCommit {
+  previousSize: number;
+  entries: Uint8Array[];
+  tiles: TileWrite[];
+  checkpoint: StoredCheckpoint;
+}
+
+export interface LogStore {
+  latestCheckpoint(): Promise<StoredCheckpoint | null>;
+  /** Checkpoints with size >= fromSize, smallest first, at most `limit`. */
+  checkpoints(fromSize: number, limit: number): Promise<StoredCheckpoint[]>;
+  /** Stored tiles by `tileKey(level, index)`; absent keys are tiles never written. */
+  readTiles(ids: ReadonlyArray<{ level: number; index: number }>): Promise<Map<string, Uint8Array>>;
+  /** Entries [start, end) in index order; fewer if the log is shorter. */
+  readEntries(start: number, end: number): Promise<Uint8Array[]>;
+  /**
+   * Atomically appends the batch and its checkpoint. Compare-and-swap: throws RegistryError('conflict') and writes
+   * nothing unless the latest stored checkpoint has size `previousSize` (or the log is empty and previousSize is 0
+   * with no checkpoint yet).
+   */
+  commit(commit: LogCommit): Promise<void>;
+}
+
+// Both drivers' databases: sync (better-sqlite3) or async (D1). Awaiting a drizzle query works on either.
+export type AnySQLiteDatabase = BaseSQLiteDatabase<'sync' | 'async', unknown, Record<string, unknown>>;
+
+/** SQLite's default limit is 32,766 bound parameters per statement; entries use 2 per row. */
+const ROWS_PER_INSERT = 4096;
+
+function toBytes(value: Uint8Array | ArrayBuffer | number[]): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  return new Uint8Array(value);
+}
+
+function toCheckpoint(row: typeof logCheckpoints.$inferSelect): StoredCheckpoint {
+  return { size: row.size, root: toBytes(row.root), note: row.note, createdAt: row.createdAt };
+}
+
+function buffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export async function selectLatestCheckpoint(db: AnySQLiteDatabase): Promise<StoredCheckpoint | null> {
+  const rows = await db.select().from(logCheckpoints).orderBy(desc(logCheckpoints.size)).limit(1);
+  return rows[0] ? toCheckpoint(rows[0]) : null;
+}
+
+export async function selectCheckpoints(db: AnySQLiteDatabase, fromSize: number, limit: number): Promise<StoredCheckpoint[]> {
+  const rows = await db
+    .select()
+    .from(logCheckpoints)
+    .where(gte(logCheckpoints.size, fromSize))
+    .orderBy(logCheckpoints.size)
+    .limit(limit);
+  return rows.map(toCheckpoint);
+}
+
+export async function selectTiles(
+  db: AnySQLiteDatabase,
+  ids: ReadonlyArray<{ level: number; index: number }>,
+): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  if (ids.length === 0) return out;
+  const byLevel = new Map<number, number[]>();
+  for (const { level, index } of ids) {
+    const list = byLevel.get(level) ?? [];
+    list.push(index);
+    byLevel.set(level, list);
+  }
+  const conditions = [...byLevel].map(([level, indices]) => and(eq(logTiles.level, level), inArray(logTiles.idx, indices)));
+  const rows = await db.select().from(logTiles).where(or(...conditions));
+  for (const row of rows) out.set(tileKey(row.level, row.idx), toBytes(row.data));
+  return out;
+}
+
+export async function selectEntries(db: AnySQLiteDatabase, start: number, end: number): Promise<Uint8Array[]> {
+  const rows = await db
+    .select({ data: logEntries.data })
+    .from(logEntries)
+    .where(and(gte(logEntries.idx, start), lt(logEntries.idx, end)))
+    .orderBy(logEntries.idx);
+  return rows.map((r) => toBytes(r.data));
+}
+
+/** The write statements of a commit, in order, for the driver to run atomically. */
+export function commitStatements(db: AnySQLiteDatabase, commit: LogCommit) {
+  const statements = [];
+  for (let i = 0; i < commit.entries.length; i += ROWS_PER_INSERT) {
+    const rows = commit.entries
+      .slice(i, i + ROWS_PER_INSERT)
+      .map((data, j) => ({ idx: commit.previousSize + i + j, data: buffer(data) }));
+    // A plain INSERT: an index that already exists (another sequencer won the race) aborts the whole commit.
+    statements.push(db.insert(logEntries).values(rows));
+  }
+  if (commit.tiles.length > 0) {
+    statements.push(
+      db
+        .insert(logTiles)
+        .values(commit.tiles.map((t) => ({ level: t.level, idx: t.index, data: buffer(t.data) })))
+        .onConflictDoUpdate({ target: [logTiles.level, logTiles.idx], set: { data: sql`excluded.data` } }),
+    );
+  }
+  const c = commit.checkpoint;
+  statements.push(
+    db.insert(logCheckpoints).values({ size: c.size, root: buffer(c.root), note: c.note, createdAt: c.createdAt }),
+  );
+  return statements;
+}
