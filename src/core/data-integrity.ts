@@ -36,8 +36,11 @@ const SIGNATURE_LENGTH = 64;
 /** 'z' + base58btc of 64 bytes is at most 89 characters; longer values are refused before decoding. */
 const MAX_PROOF_VALUE_LENGTH = 89;
 /** XML Schema 1.1 dateTimeStamp (a dateTime with a time zone), the form of `created` (Data Integrity §2.1). */
-const DATE_TIME_STAMP =
-  /^-?\d{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-](0\d|1[0-3]):[0-5]\d|[+-]14:00)$/;
+const DATE_TIME_STAMP = new RegExp(
+  '^-?\\d{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])' + // date
+    'T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d+)?' + // time
+    '(Z|[+-](0\\d|1[0-3]):[0-5]\\d|[+-]14:00)$', // time zone, required
+);
 
 /**
  * §3.3.1 Create Proof, then Data Integrity §4.2 Add Proof: returns a copy of `document` with a `proof` member.

@@ -326,7 +326,8 @@ function keyRef(name: string, keyId: Uint8Array): string {
  * - every signature from a known key is verified, and one failure rejects the whole note;
  * - at least one signature from a known key must verify;
  * - repeated signatures from one key are all verified but reported once in `verified`.
- * Throws 'bad-request' for malformed notes or ambiguous verifiers, 'bad-signature' otherwise.
+ * Throws 'bad-request' for malformed notes or ambiguous verifiers, and 'forbidden' when a known key's
+ * signature fails or no known key signed (the status c2sp.org/tlog-witness gives such checkpoints).
  */
 export async function openNote(note: string, verifiers: readonly NoteVerifier[]): Promise<OpenedNote> {
   const known = new Map<string, NoteVerifier>();
@@ -354,14 +355,14 @@ export async function openNote(note: string, verifiers: readonly NoteVerifier[])
       continue;
     }
     if (!(await v.verify(textBytes, sig.signature))) {
-      throw new RegistryError('bad-signature', `note: invalid signature from ${sig.name}+${toHex(sig.keyId)}`);
+      throw new RegistryError('forbidden', `note: invalid signature from ${sig.name}+${toHex(sig.keyId)}`);
     }
     if (seenVerified.has(ref)) continue;
     seenVerified.add(ref);
     const timestamp = v.type === SIG_TYPE_COSIGNATURE_V1 ? cosignatureTimestamp(sig.signature) : undefined;
     verified.push(timestamp === undefined ? sig : { ...sig, timestamp });
   }
-  if (verified.length === 0) throw new RegistryError('bad-signature', 'note: no signature from a trusted key');
+  if (verified.length === 0) throw new RegistryError('forbidden', 'note: no signature from a trusted key');
   return { text, signatures, verified, unverified };
 }
 
@@ -387,15 +388,19 @@ export async function addSignatures(note: string, signers: readonly NoteSigner[]
 
 /**
  * Appends signature lines received from elsewhere (e.g. a witness's response) to a signed note,
- * checking their syntax only. Lines may come with or without their final newline.
+ * checking their syntax only (openNote verifies them). Lines may come with or without their newline.
  */
 export function addSignatureLines(note: string, lines: readonly string[]): string {
   let out = note;
+  const count = parseNote(note).signatures.length + lines.length;
+  if (count > MAX_NOTE_SIGNATURES) throw bad('too many signatures');
   for (const raw of lines) {
     const line = raw.endsWith('\n') ? raw.slice(0, -1) : raw;
-    if (line.includes('\n')) throw bad('one signature per line');
+    // Invariant: each appended piece is exactly one well-formed signature line, so the text (which
+    // ends at the last blank line) cannot change.
+    if (line.includes('\n') || FORBIDDEN_CHARS.test(line)) throw bad('invalid signature line');
+    parseSignatureLine(line);
     out += `${line}\n`;
   }
-  parseNote(out);
   return out;
 }
