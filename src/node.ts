@@ -3,11 +3,20 @@ import { serve } from '@hono/node-server';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadOrCreateKeyFile } from './cli/keyfile.js';
+import { fileManagedKeyStore, loadOrCreateKeyFile } from './cli/keyfile.js';
+import { encodeMultikey } from './core/multibase.js';
+import { Authenticator } from './http/auth.js';
+import { Registry } from './registry/registry.js';
+import { RegistryViews } from './registry/views.js';
+import type { AnySQLiteDatabase } from './store/log-store.js';
+import { RegistryStore } from './store/registry-store.js';
 import { createApp, type RegistryConfig } from './http/app.js';
 import { LogReader } from './log/reader.js';
 import { Sequencer } from './log/sequencer.js';
 import { createSqliteLogStore, openSqlite } from './store/sqlite.js';
+
+/** The name inside keys/registry.key (a C2SP signer-key string). */
+export const REGISTRY_KEY_NAME = 'certrail-registry';
 
 export interface NodeOptions {
   dbPath: string;
@@ -44,6 +53,7 @@ export async function createNodeRegistry(options: NodeOptions) {
   const handle = openSqlite(options.dbPath);
   const store = createSqliteLogStore(handle);
   const logKey = await loadOrCreateKeyFile(join(options.keyDir, 'log.key'), options.logOrigin);
+  const registryKey = await loadOrCreateKeyFile(join(options.keyDir, 'registry.key'), REGISTRY_KEY_NAME);
   const sequencer = await Sequencer.open({
     store,
     signer: logKey,
@@ -51,14 +61,37 @@ export async function createNodeRegistry(options: NodeOptions) {
     maxBatch: options.maxBatch,
     maxDelayMs: options.maxDelayMs,
   });
-  const config: RegistryConfig = { baseUrl: options.baseUrl, logOrigin: options.logOrigin, logVerifierKey: logKey.vkey };
+  const config: RegistryConfig = {
+    baseUrl: options.baseUrl,
+    logOrigin: options.logOrigin,
+    logVerifierKey: logKey.vkey,
+    registryKey: encodeMultikey(registryKey.publicKey),
+  };
   const log = new LogReader(store, async () => sequencer.checkpoint);
-  const app = createApp({ config, log, writeRefusal: () => sequencer.refused });
+  const registryStore = new RegistryStore(handle.db as unknown as AnySQLiteDatabase);
+  const now = Date.now;
+  const registry = new Registry({
+    baseUrl: options.baseUrl,
+    store: registryStore,
+    sequencer,
+    log,
+    registryKey: { seed: registryKey.seed, publicKey: registryKey.publicKey },
+    managedKeys: fileManagedKeyStore(join(options.keyDir, 'managed')),
+    now,
+  });
+  const auth = new Authenticator({ audience: options.baseUrl, store: registryStore, registryPublicKey: registryKey.publicKey, now });
+  await auth.loadUsedTokens();
+  const views = new RegistryViews(options.baseUrl, registryStore, log);
+  const app = createApp({ config, log, api: { registry, views, auth, now }, writeRefusal: () => sequencer.refused });
   return {
     app,
     config,
     sequencer,
     log,
+    registry,
+    views,
+    /** The registry key, for operator tokens minted by the CLI and tests on this machine. */
+    registryKey,
     async close() {
       await sequencer.flush();
       handle.sqlite.close();

@@ -1,8 +1,9 @@
 // Key files under keys/ (git-ignored): C2SP signer-key strings, written once with mode 0600 and never logged.
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from '../core/crypto.js';
 import { formatSignerKey, parseSignerKey } from '../core/note.js';
+import type { ManagedKeyStore } from '../registry/registry.js';
 
 export type SignerKey = Awaited<ReturnType<typeof parseSignerKey>>;
 
@@ -26,4 +27,25 @@ export async function readKeyFile(path: string, name: string): Promise<SignerKey
 /** The key at `path`, created on first start. */
 export async function loadOrCreateKeyFile(path: string, name: string): Promise<SignerKey> {
   return existsSync(path) ? readKeyFile(path, name) : createKeyFile(path, name);
+}
+
+/**
+ * Managed signing keys (explicit per-CB opt-in): one file per CB, `<dir>/<slug>.key`, holding a signer-key string
+ * named `<slug>.<keyId>`, mode 0600 like every key file.
+ */
+export function fileManagedKeyStore(dir: string): ManagedKeyStore {
+  const path = (slug: string) => join(dir, `${slug}.key`);
+  return {
+    async get(slug) {
+      if (!existsSync(path(slug))) return null;
+      const key = await parseSignerKey(readFileSync(path(slug), 'utf8').trim());
+      const keyId = key.name.slice(slug.length + 1);
+      if (!key.name.startsWith(`${slug}.`) || keyId === '') throw new Error(`${path(slug)} does not hold a key of ${slug}`);
+      return { keyId, seed: key.seed };
+    },
+    async create(slug, keyId) {
+      const key = await createKeyFile(path(slug), `${slug}.${keyId}`);
+      return { keyId, seed: key.seed };
+    },
+  };
 }

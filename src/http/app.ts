@@ -1,8 +1,10 @@
 // The one Hono application both entries (Node and Workers) serve. Entries build the services; this wires the routes.
 import { Hono } from 'hono';
 import type { LogReader } from '../log/reader.js';
+import { apiRoutes, type ApiServices } from './api-routes.js';
 import { logRoutes } from './log-routes.js';
 import { handleError, problem } from './problem.js';
+import { encodeMultikey } from '../core/multibase.js';
 
 export interface RegistryConfig {
   /** The public base URL, e.g. `https://certrail.example.org`; certificate ids and the JWT audience derive from it. */
@@ -11,11 +13,14 @@ export interface RegistryConfig {
   logOrigin: string;
   /** The log's C2SP verifier key (`name+hexid+base64(0x01||pubkey)`). */
   logVerifierKey: string;
+  /** The registry key (signs issuer documents and operator tokens), as Multikey. */
+  registryKey: string;
 }
 
 export interface AppServices {
   config: RegistryConfig;
   log: LogReader;
+  api: ApiServices;
   /** Null while the log accepts writes; otherwise why it refuses them. */
   writeRefusal(): string | null;
 }
@@ -27,12 +32,46 @@ export function createApp(services: AppServices): Hono {
   app.notFound((c) => problem(c, 'not-found', `no route for ${c.req.method} ${c.req.path}`));
 
   app.route('/log', logRoutes(log));
+  app.route('/api/v1', apiRoutes(services.api));
+
+  // The verify URL is the certificate id. JSON for machines; the HTML page arrives with the verify-page issue.
+  app.get('/v/:issuer/:number', async (c) => {
+    const view = await services.api.views.certificate(c.req.param('issuer'), c.req.param('number'), services.api.now());
+    if (!view) return problem(c, 'not-found', 'this certificate is not found in this registry');
+    c.header('Vary', 'Accept');
+    c.header('Cache-Control', 'no-cache');
+    return c.json({ id: view.id, issuer: view.issuer, number: view.number, ...view.verdict });
+  });
+
+  // did:web document of an issuer (did:web:<host>:issuers:<slug>), its unrevoked keys as Multikey.
+  app.get('/issuers/:issuer/did.json', async (c) => {
+    const slug = c.req.param('issuer');
+    const keys = await services.api.views.activeKeys(slug);
+    if (!keys) return problem(c, 'not-found', 'no such issuer');
+    const url = new URL(config.baseUrl);
+    const did = `did:web:${[encodeURIComponent(url.host), ...url.pathname.split('/').filter(Boolean), 'issuers', slug].join(':')}`;
+    const methods = keys.map((k) => ({
+      id: `${did}#${k.keyId}`,
+      type: 'Multikey',
+      controller: did,
+      publicKeyMultibase: encodeMultikey(k.publicKey),
+    }));
+    return c.json({
+      '@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1'],
+      id: did,
+      alsoKnownAs: [`${config.baseUrl}/issuers/${slug}`],
+      verificationMethod: methods,
+      assertionMethod: methods.map((m) => m.id),
+      authentication: methods.map((m) => m.id),
+    });
+  });
 
   app.get('/.well-known/certrail', (c) => {
     c.header('Cache-Control', 'public, max-age=300');
     return c.json({
       origin: config.logOrigin,
       logVerifierKey: config.logVerifierKey,
+      registryKey: config.registryKey,
       baseUrl: config.baseUrl,
       apiBase: `${config.baseUrl}/api/v1`,
       checkpoint: `${config.baseUrl}/log/checkpoint`,

@@ -1,5 +1,6 @@
 // Read side of the log: tiles, entry bundles and proofs, all computed from stored tiles (C2SP tlog-tiles), bounded by
 // the latest checkpoint so nothing beyond the signed tree is ever served.
+import { bytesEqual } from '../core/bytes.js';
 import { RegistryError } from '../core/errors.js';
 import { assembleProof, consistencyProofPlan, inclusionProofPlan, type NodeId } from '../core/merkle.js';
 import { encodeEntryBundle, hashNodeFromTile, tileKey, tileSpanOfNode, tilesForNodes, TILE_WIDTH, type TileId } from '../core/tiles.js';
@@ -40,6 +41,19 @@ export class LogReader {
     const entries = await this.store.readEntries(start, start + tile.width);
     if (entries.length !== tile.width) return null;
     return encodeEntryBundle(entries);
+  }
+
+  /**
+   * Whether entry `index` of the served tree has `leafHash`: the level-0 tile the checkpoint's root commits to holds
+   * that hash at that position (the sequencer verified at start that the tiles reproduce the checkpoint's root).
+   */
+  async hasLeaf(index: number, leafHash: Uint8Array): Promise<boolean> {
+    const { size } = await this.latest();
+    if (!(index >= 0 && index < size)) return false;
+    const tileIndex = Math.floor(index / TILE_WIDTH);
+    const data = (await this.store.readTiles([{ level: 0, index: tileIndex }])).get(tileKey(0, tileIndex));
+    const offset = (index - tileIndex * TILE_WIDTH) * HASH_BYTES;
+    return data !== undefined && data.length >= offset + HASH_BYTES && bytesEqual(data.subarray(offset, offset + HASH_BYTES), leafHash);
   }
 
   /** RFC 9162 §2.1.4 consistency proof between two sizes of the served tree (1 ≤ from ≤ to ≤ size). */

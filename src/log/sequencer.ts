@@ -10,14 +10,12 @@
 //   the sequencer refuses writes (reads keep working) and reports why.
 import { formatCheckpoint } from '../core/checkpoint.js';
 import { bytesEqual } from '../core/bytes.js';
+import { MAX_ENTRY_BYTES } from '../core/entry.js';
 import { RegistryError } from '../core/errors.js';
 import { emptyRoot, leafHash } from '../core/merkle.js';
 import { signNote, type NoteSigner } from '../core/note.js';
 import { rightEdgeTiles, rootFromTiles, TileBuilder } from '../core/tiles.js';
-import type { LogStore, StoredCheckpoint } from '../store/log-store.js';
-
-/** C2SP tlog-tiles entry bundles carry uint16 lengths, so no entry may exceed 65,535 bytes. */
-export const MAX_ENTRY_BYTES = 65_535;
+import type { IndexWrite, LogStore, StoredCheckpoint } from '../store/log-store.js';
 
 export interface SequencerOptions {
   store: LogStore;
@@ -31,14 +29,26 @@ export interface SequencerOptions {
   now?: () => number;
 }
 
+/**
+ * An entry whose bytes depend on its sequencing time, with the index rows that must commit atomically with it.
+ * `entry` may throw (a RegistryError) to refuse this item alone; the rest of the batch goes on.
+ */
+export interface LogItem {
+  entry(loggedAt: number): Uint8Array;
+  writes?(index: number, entry: Uint8Array, loggedAt: number): IndexWrite[];
+}
+
 export interface AppendResult {
   index: number;
+  entry: Uint8Array;
+  /** The log's sequencing time of the batch (ms), shared by all its entries and never decreasing. */
+  loggedAt: number;
   /** The checkpoint that first includes the entry. */
   checkpoint: StoredCheckpoint;
 }
 
 interface Pending {
-  entry: Uint8Array;
+  item: LogItem;
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
 }
@@ -92,13 +102,15 @@ export class Sequencer {
     return this.latest;
   }
 
-  append(entry: Uint8Array): Promise<AppendResult> {
+  /** Appends raw entry bytes or an item built at sequencing time; resolves once the entry is durably committed. */
+  append(item: Uint8Array | LogItem): Promise<AppendResult> {
     if (this.refusal) return Promise.reject(new RegistryError('unavailable', this.refusal));
-    if (entry.length > MAX_ENTRY_BYTES) {
-      return Promise.reject(new RegistryError('entry-too-large', `entry is ${entry.length} bytes; at most ${MAX_ENTRY_BYTES}`));
+    if (item instanceof Uint8Array) {
+      const bytes = item;
+      item = { entry: () => bytes };
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ entry, resolve, reject });
+      this.queue.push({ item, resolve, reject });
       if (this.queue.length >= this.maxBatch) this.startDrain();
       else this.timer ??= setTimeout(() => this.startDrain(), this.maxDelayMs);
     });
@@ -135,26 +147,42 @@ export class Sequencer {
       return;
     }
     const previousSize = builder.size;
-    const entries = batch.map((p) => p.entry);
+    const loggedAt = Math.max(this.now(), this.latest.createdAt);
+    const accepted: Array<{ pending: Pending; entry: Uint8Array }> = [];
+    for (const pending of batch) {
+      try {
+        const entry = pending.item.entry(loggedAt);
+        if (entry.length > MAX_ENTRY_BYTES) {
+          throw new RegistryError('entry-too-large', `entry is ${entry.length} bytes; at most ${MAX_ENTRY_BYTES}`);
+        }
+        accepted.push({ pending, entry });
+      } catch (error) {
+        pending.reject(error);
+      }
+    }
+    if (accepted.length === 0) return;
     try {
+      const entries = accepted.map((a) => a.entry);
+      const writes = accepted.flatMap((a, i) => a.pending.item.writes?.(previousSize + i, a.entry, loggedAt) ?? []);
       const tiles = builder.append(entries.map(leafHash));
       const root = builder.root();
       const size = builder.size;
       const note = await signNote(formatCheckpoint({ origin: this.origin, size, root, extensions: [] }), [this.signer]);
-      const checkpoint = { size, root, note, createdAt: this.now() };
-      await this.store.commit({ previousSize, entries, tiles, checkpoint });
+      // createdAt is the batch's loggedAt, so a restarted sequencer never hands out an earlier time.
+      const checkpoint = { size, root, note, createdAt: loggedAt };
+      await this.store.commit({ previousSize, entries, tiles, checkpoint, writes });
       this.latest = checkpoint;
-      batch.forEach((p, i) => p.resolve({ index: previousSize + i, checkpoint }));
+      accepted.forEach((a, i) => a.pending.resolve({ index: previousSize + i, entry: a.entry, loggedAt, checkpoint }));
     } catch (error) {
       // Nothing of this batch is acknowledged.
       if (error instanceof RegistryError && error.code === 'conflict') {
         // Another process sequenced this log: fail closed rather than fork it.
         this.builder = null;
         this.refusal = 'another writer sequenced this log; this process no longer accepts writes';
-        for (const p of batch) p.reject(new RegistryError('unavailable', this.refusal));
+        for (const a of accepted) a.pending.reject(new RegistryError('unavailable', this.refusal));
         return;
       }
-      for (const p of batch) p.reject(new RegistryError('unavailable', 'the log could not commit; retry later'));
+      for (const a of accepted) a.pending.reject(new RegistryError('unavailable', 'the log could not commit; retry later'));
       await this.resynchronise();
     }
   }

@@ -1,6 +1,7 @@
 // The log's storage interface and the drizzle queries both drivers share. The drivers (sqlite.ts, d1.ts) differ only
 // in how they make a commit atomic: better-sqlite3 runs it in BEGIN IMMEDIATE, D1 in one db.batch.
 import { and, desc, eq, gte, inArray, lt, or, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 import { logCheckpoints, logEntries, logTiles } from '../../schema/tables.js';
 import { tileKey } from '../core/tiles.js';
@@ -20,12 +21,17 @@ export interface TileWrite {
   data: Uint8Array;
 }
 
+/** A drizzle statement that maintains an index table (certificates, keys, ...) in the same commit as its entry. */
+export type IndexWrite = BatchItem<'sqlite'>;
+
 /** One sequenced batch: new entries from `previousSize` on, the tiles they changed, and the checkpoint over them. */
 export interface LogCommit {
   previousSize: number;
   entries: Uint8Array[];
   tiles: TileWrite[];
   checkpoint: StoredCheckpoint;
+  /** Index rows derived from the entries; they commit or fail with them. */
+  writes?: IndexWrite[];
 }
 
 export interface LogStore {
@@ -106,8 +112,8 @@ export async function selectEntries(db: AnySQLiteDatabase, start: number, end: n
 }
 
 /** The write statements of a commit, in order, for the driver to run atomically. */
-export function commitStatements(db: AnySQLiteDatabase, commit: LogCommit) {
-  const statements = [];
+export function commitStatements(db: AnySQLiteDatabase, commit: LogCommit): IndexWrite[] {
+  const statements: IndexWrite[] = [];
   for (let i = 0; i < commit.entries.length; i += ROWS_PER_INSERT) {
     const rows = commit.entries
       .slice(i, i + ROWS_PER_INSERT)
@@ -127,5 +133,6 @@ export function commitStatements(db: AnySQLiteDatabase, commit: LogCommit) {
   statements.push(
     db.insert(logCheckpoints).values({ size: c.size, root: buffer(c.root), note: c.note, createdAt: c.createdAt }),
   );
+  statements.push(...(commit.writes ?? []));
   return statements;
 }

@@ -7,7 +7,8 @@ import { parseCheckpoint } from '../../src/core/checkpoint.js';
 import { randomBytes } from '../../src/core/crypto.js';
 import { leafHash, rootFromLeafHashes } from '../../src/core/merkle.js';
 import { formatSignerKey, openNote, parseSignerKey, parseVerifierKey } from '../../src/core/note.js';
-import { Sequencer, MAX_ENTRY_BYTES } from '../../src/log/sequencer.js';
+import { MAX_ENTRY_BYTES } from '../../src/core/entry.js';
+import { Sequencer } from '../../src/log/sequencer.js';
 import { createSqliteLogStore, openSqlite } from '../../src/store/sqlite.js';
 import { tempDir } from '../support/registry.js';
 

@@ -1,0 +1,40 @@
+// Receipts (DESIGN §Interfaces): what a write returns and what a retry with the same Idempotency-Key returns again,
+// byte for byte: the entry's index, its tlog-proof against the first checkpoint that included it, and that checkpoint.
+import { toHex } from '../core/bytes.js';
+import { RegistryError } from '../core/errors.js';
+import { decodeEntry } from '../core/entry.js';
+import { leafHash } from '../core/merkle.js';
+import { formatTlogProof } from '../core/tlog-proof.js';
+import type { LogReader } from '../log/reader.js';
+import type { RegistryStore } from '../store/registry-store.js';
+
+export interface Receipt {
+  /** The certificate id (its verify URL) for certificate entries; the issuer id for issuer entries. */
+  id: string;
+  verifyUrl?: string;
+  kind: string;
+  index: number;
+  loggedAt: number;
+  leafHash: string;
+  /** C2SP tlog-proof of the entry against `checkpoint`. */
+  tlogProof: string;
+  checkpoint: string;
+}
+
+export async function buildReceipt(store: RegistryStore, log: LogReader, index: number, id: string): Promise<Receipt> {
+  const [entries, checkpoint] = await Promise.all([store.entriesAt([index]), store.firstCheckpointIncluding(index)]);
+  const entry = entries.get(index);
+  if (!entry || !checkpoint) throw new RegistryError('log-integrity', `entry ${index} or its checkpoint is missing`);
+  const proof = await log.inclusionProof(index, checkpoint.size);
+  const { kind, loggedAt } = decodeEntry(entry);
+  return {
+    id,
+    ...(kind.startsWith('certificate.') ? { verifyUrl: id } : {}),
+    kind,
+    index,
+    loggedAt,
+    leafHash: toHex(leafHash(entry)),
+    tlogProof: formatTlogProof({ index, proof, checkpoint: checkpoint.note }),
+    checkpoint: checkpoint.note,
+  };
+}

@@ -1,0 +1,236 @@
+// Drizzle queries over the index tables, shared by both drivers. Reads return plain rows; writes return statements
+// (IndexWrite) that the sequencer commits atomically with the log entry they index.
+import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
+import {
+  certificateEvents,
+  certificateModels,
+  certificateStandards,
+  certificates,
+  idempotencyKeys,
+  issuerKeys,
+  issuers,
+  logCheckpoints,
+  logEntries,
+  usedTokens,
+} from '../../schema/tables.js';
+import type { KeyRecord } from '../core/keys.js';
+import type { AnySQLiteDatabase, IndexWrite, StoredCheckpoint } from './log-store.js';
+
+export type IssuerRow = typeof issuers.$inferSelect;
+export type IssuerKeyRow = typeof issuerKeys.$inferSelect;
+export type CertificateRow = typeof certificates.$inferSelect;
+export type Lifecycle = CertificateRow['lifecycle'];
+
+export interface CertificateSearch {
+  issuer?: string | undefined;
+  standard?: string | undefined;
+  /** Time-independent lifecycle filter; time-dependent statuses (expired, ...) are filtered by the caller. */
+  lifecycle?: Lifecycle | undefined;
+  /** Matches certificate number, organization or system name (substring, case-insensitive for ASCII). */
+  q?: string | undefined;
+  /** Rows after this issued index (the cursor). */
+  after?: number | undefined;
+  limit: number;
+}
+
+function buffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function bytes(value: Uint8Array | ArrayBuffer | number[]): Uint8Array {
+  return value instanceof Uint8Array ? value : new Uint8Array(value);
+}
+
+/** LIKE pattern for a literal substring: escapes the wildcards of the user's text. */
+function likeSubstring(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export function keyRecord(row: IssuerKeyRow): KeyRecord {
+  return {
+    keyId: row.keyId,
+    publicKey: bytes(row.publicKey),
+    addedAt: row.addedAt,
+    revokedAt: row.revokedAt ?? undefined,
+    compromisedAt: row.compromisedAt ?? undefined,
+  };
+}
+
+export class RegistryStore {
+  constructor(readonly db: AnySQLiteDatabase) {}
+
+  // --- reads -------------------------------------------------------------------------------------------------
+
+  async issuer(slug: string): Promise<IssuerRow | null> {
+    const rows = await this.db.select().from(issuers).where(eq(issuers.slug, slug)).limit(1);
+    return rows[0] ?? null;
+  }
+
+  async issuerList(): Promise<IssuerRow[]> {
+    return this.db.select().from(issuers).orderBy(asc(issuers.slug));
+  }
+
+  async keysOf(issuer: string): Promise<IssuerKeyRow[]> {
+    return this.db.select().from(issuerKeys).where(eq(issuerKeys.issuer, issuer)).orderBy(asc(issuerKeys.addedIndex));
+  }
+
+  async key(issuer: string, keyId: string): Promise<IssuerKeyRow | null> {
+    const rows = await this.db
+      .select()
+      .from(issuerKeys)
+      .where(and(eq(issuerKeys.issuer, issuer), eq(issuerKeys.keyId, keyId)))
+      .limit(1);
+    return rows[0] ?? null;
+  }
+
+  async certificate(issuer: string, number: string): Promise<CertificateRow | null> {
+    const rows = await this.db
+      .select()
+      .from(certificates)
+      .where(and(eq(certificates.issuer, issuer), eq(certificates.number, number)))
+      .limit(1);
+    return rows[0] ?? null;
+  }
+
+  /** Log indices of a certificate's events, in log order. */
+  async eventIndices(issuer: string, number: string): Promise<number[]> {
+    const rows = await this.db
+      .select({ idx: certificateEvents.idx })
+      .from(certificateEvents)
+      .where(and(eq(certificateEvents.issuer, issuer), eq(certificateEvents.number, number)))
+      .orderBy(asc(certificateEvents.idx));
+    return rows.map((r) => r.idx);
+  }
+
+  /** Entry bytes by index; missing indices are absent from the map. */
+  async entriesAt(indices: readonly number[]): Promise<Map<number, Uint8Array>> {
+    const out = new Map<number, Uint8Array>();
+    if (indices.length === 0) return out;
+    const rows = await this.db.select().from(logEntries).where(inArray(logEntries.idx, [...indices]));
+    for (const row of rows) out.set(row.idx, bytes(row.data));
+    return out;
+  }
+
+  async certificatesByModel(digest: string, limit: number): Promise<CertificateRow[]> {
+    return this.db
+      .select({ certificate: certificates })
+      .from(certificateModels)
+      .innerJoin(certificates, and(eq(certificates.issuer, certificateModels.issuer), eq(certificates.number, certificateModels.number)))
+      .where(eq(certificateModels.digest, digest))
+      .orderBy(asc(certificates.issuedIndex))
+      .limit(limit)
+      .then((rows) => rows.map((r) => r.certificate));
+  }
+
+  async search(filter: CertificateSearch): Promise<CertificateRow[]> {
+    const conditions: SQL[] = [];
+    if (filter.issuer) conditions.push(eq(certificates.issuer, filter.issuer));
+    if (filter.lifecycle) conditions.push(eq(certificates.lifecycle, filter.lifecycle));
+    if (filter.after !== undefined) conditions.push(gt(certificates.issuedIndex, filter.after));
+    if (filter.q) {
+      const pattern = likeSubstring(filter.q);
+      const match = or(
+        sql`${certificates.number} LIKE ${pattern} ESCAPE '\\'`,
+        sql`${certificates.organization} LIKE ${pattern} ESCAPE '\\'`,
+        sql`${certificates.systemName} LIKE ${pattern} ESCAPE '\\'`,
+      );
+      if (match) conditions.push(match);
+    }
+    if (filter.standard) {
+      conditions.push(
+        sql`EXISTS (SELECT 1 FROM ${certificateStandards} WHERE ${certificateStandards.standard} = ${filter.standard}
+          AND ${certificateStandards.issuer} = ${certificates.issuer} AND ${certificateStandards.number} = ${certificates.number})`,
+      );
+    }
+    return this.db
+      .select()
+      .from(certificates)
+      .where(conditions.length > 0 ? and(...conditions) : undefined)
+      .orderBy(asc(certificates.issuedIndex))
+      .limit(filter.limit);
+  }
+
+  async idempotency(issuer: string, key: string): Promise<{ requestHash: Uint8Array; entryIndex: number } | null> {
+    const rows = await this.db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.issuer, issuer), eq(idempotencyKeys.key, key)))
+      .limit(1);
+    const row = rows[0];
+    return row ? { requestHash: bytes(row.requestHash), entryIndex: row.entryIndex } : null;
+  }
+
+  /** The first checkpoint whose tree includes `index`: the one a receipt for that entry was issued against. */
+  async firstCheckpointIncluding(index: number): Promise<StoredCheckpoint | null> {
+    const rows = await this.db
+      .select()
+      .from(logCheckpoints)
+      .where(gt(logCheckpoints.size, index))
+      .orderBy(asc(logCheckpoints.size))
+      .limit(1);
+    const row = rows[0];
+    return row ? { size: row.size, root: bytes(row.root), note: row.note, createdAt: row.createdAt } : null;
+  }
+
+  async checkpointOfSize(size: number): Promise<StoredCheckpoint | null> {
+    const rows = await this.db.select().from(logCheckpoints).where(eq(logCheckpoints.size, size)).limit(1);
+    const row = rows[0];
+    return row ? { size: row.size, root: bytes(row.root), note: row.note, createdAt: row.createdAt } : null;
+  }
+
+  async unexpiredTokens(now: number): Promise<Array<{ jti: string; expiresAt: number }>> {
+    return this.db.select({ jti: usedTokens.jti, expiresAt: usedTokens.expiresAt }).from(usedTokens).where(gt(usedTokens.expiresAt, now));
+  }
+
+  // --- writes (committed with their entry) ------------------------------------------------------------------
+
+  insertIssuer(row: IssuerRow): IndexWrite {
+    return this.db.insert(issuers).values(row);
+  }
+
+  insertKey(row: Omit<IssuerKeyRow, 'publicKey' | 'revokedIndex' | 'revokedAt' | 'compromisedAt'> & { publicKey: Uint8Array }): IndexWrite {
+    return this.db.insert(issuerKeys).values({ ...row, publicKey: buffer(row.publicKey) });
+  }
+
+  revokeKey(issuer: string, keyId: string, revokedIndex: number, revokedAt: number, compromisedAt: number | null): IndexWrite {
+    return this.db
+      .update(issuerKeys)
+      .set({ revokedIndex, revokedAt, compromisedAt })
+      .where(and(eq(issuerKeys.issuer, issuer), eq(issuerKeys.keyId, keyId)));
+  }
+
+  insertCertificate(
+    row: Omit<CertificateRow, 'lastLeafHash'> & { lastLeafHash: Uint8Array },
+    models: readonly string[],
+    standards: readonly string[],
+  ): IndexWrite[] {
+    const writes: IndexWrite[] = [this.db.insert(certificates).values({ ...row, lastLeafHash: buffer(row.lastLeafHash) })];
+    const key = { issuer: row.issuer, number: row.number };
+    if (models.length > 0) {
+      writes.push(this.db.insert(certificateModels).values([...new Set(models)].map((digest) => ({ digest, ...key }))));
+    }
+    if (standards.length > 0) {
+      writes.push(this.db.insert(certificateStandards).values([...new Set(standards)].map((standard) => ({ standard, ...key }))));
+    }
+    return writes;
+  }
+
+  /** Records an event and moves the certificate's chain head and lifecycle. */
+  insertEvent(issuer: string, number: string, index: number, kind: string, leafHash: Uint8Array, lifecycle: Lifecycle): IndexWrite[] {
+    return [
+      this.db.insert(certificateEvents).values({ idx: index, issuer, number, kind }),
+      this.db
+        .update(certificates)
+        .set({ lastIndex: index, lastLeafHash: buffer(leafHash), lifecycle })
+        .where(and(eq(certificates.issuer, issuer), eq(certificates.number, number))),
+    ];
+  }
+
+  insertIdempotency(issuer: string, key: string, requestHash: Uint8Array, entryIndex: number): IndexWrite {
+    return this.db.insert(idempotencyKeys).values({ issuer, key, requestHash: buffer(requestHash), entryIndex });
+  }
+
+  insertUsedToken(jti: string, issuer: string, expiresAt: number): IndexWrite {
+    return this.db.insert(usedTokens).values({ jti, issuer, expiresAt }).onConflictDoNothing();
+  }
+}
