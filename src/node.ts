@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fileManagedKeyStore, loadOrCreateKeyFile } from './cli/keyfile.js';
+import { seedDemoOnStart } from './demo.js';
 import { encodeMultikey } from './core/multibase.js';
 import { Authenticator } from './http/auth.js';
 import { Registry } from './registry/registry.js';
@@ -115,10 +116,30 @@ export async function startNodeServer(options: NodeOptions & { host: string; por
   };
 }
 
+/**
+ * On an empty registry, seeds the demo certification body and certificates (unless CERTRAIL_DEMO=0) and prints
+ * their verify URLs; a failure is reported and does not stop the server.
+ */
+export async function startDemo(
+  server: Pick<Awaited<ReturnType<typeof createNodeRegistry>>, 'registry' | 'views' | 'config' | 'sequencer'>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  try {
+    const lines = await seedDemoOnStart(
+      { registry: server.registry, views: server.views, baseUrl: server.config.baseUrl, writeRefusal: server.sequencer.refused },
+      env,
+    );
+    for (const line of lines) console.log(line);
+  } catch (error) {
+    console.error(`demo data not seeded: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const options = optionsFromEnv();
   const server = await startNodeServer(options);
   if (server.sequencer.refused) console.error(`writes refused: ${server.sequencer.refused}`);
+  await startDemo(server);
   console.log(`Certrail listening on http://${options.host}:${server.port} (base URL ${options.baseUrl}, log ${options.logOrigin})`);
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);

@@ -3,6 +3,10 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { optionsFromEnv, startNodeServer } from '../node.js';
+import { ISSUER_SLUG, KEY_ID } from '../core/credential.js';
+import { encodeMultikey } from '../core/multibase.js';
+import { startDemo } from '../node.js';
+import { issuerCommand } from './issuer.js';
 import { createKeyFile } from './keyfile.js';
 
 const USAGE = `certrail <command> [options]
@@ -12,13 +16,38 @@ Commands:
   keygen [--name N] [--out FILE]
                         write a new Ed25519 signer key (mode 0600) and print its verifier key;
                         default: the log key, keys/log.key, named after the log origin
+  keygen --issuer SLUG [--key-id ID] [--out FILE]
+                        a certification body's key (default keys/SLUG.key, key id key-1, key name SLUG.ID);
+                        prints its public key (z6Mk…) for "certrail issuer add"
+  issuer add|list|show|key add|key revoke …
+                        operator commands against a running registry (--registry URL, default
+                        $CERTRAIL_URL or http://127.0.0.1:8787); "certrail issuer --help" for details
   help                  this text
 
 Exit codes: 0 success, 1 negative verdict, 2 usage or runtime error.`;
 
 async function keygen(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { name: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: { name: { type: 'string' }, out: { type: 'string' }, issuer: { type: 'string' }, 'key-id': { type: 'string' } },
+  });
   const env = optionsFromEnv();
+  if (values.issuer !== undefined) {
+    // A certification body's signing key: named <slug>.<keyId> like the registry's managed keys.
+    const keyId = values['key-id'] ?? 'key-1';
+    if (!ISSUER_SLUG.test(values.issuer)) throw new Error(`--issuer ${values.issuer}: not an issuer slug (lowercase letters, digits, inner hyphens)`);
+    if (!KEY_ID.test(keyId)) throw new Error(`--key-id ${keyId}: 1 to 64 letters, digits and ._-`);
+    if (values.name !== undefined) throw new Error('--name and --issuer exclude each other (the key name is <issuer>.<key-id>)');
+    const out = values.out ?? join(env.keyDir, `${values.issuer}.key`);
+    const key = await createKeyFile(out, `${values.issuer}.${keyId}`);
+    const multikey = encodeMultikey(key.publicKey);
+    console.log(`wrote ${out} (mode 0600)`);
+    console.log(`public key (Multikey): ${multikey}`);
+    console.log(`register it: certrail issuer add ${values.issuer} --name "…" --key ${keyId}=${multikey}`);
+    console.log(`  or, for a registered CB: certrail issuer key add ${values.issuer} ${keyId} ${multikey}`);
+    return;
+  }
+  if (values['key-id'] !== undefined) throw new Error('--key-id needs --issuer');
   const out = values.out ?? join(env.keyDir, 'log.key');
   const key = await createKeyFile(out, values.name ?? env.logOrigin);
   console.log(`wrote ${out} (mode 0600)`);
@@ -28,6 +57,7 @@ async function keygen(args: string[]): Promise<void> {
 async function serveCommand(): Promise<void> {
   const options = optionsFromEnv();
   const server = await startNodeServer(options);
+  await startDemo(server);
   console.log(`Certrail listening on http://${options.host}:${server.port}`);
 }
 
@@ -40,6 +70,8 @@ async function main(argv: string[]): Promise<number> {
     case 'keygen':
       await keygen(rest);
       return 0;
+    case 'issuer':
+      return issuerCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -4,6 +4,7 @@
 //
 // Time: an event counts from its `loggedAt` (the log's sequencing time), never from a time the issuer claims;
 // `effective` is reported but cannot backdate or postdate an event's force.
+import type { Certificate, StatusEvent as StatusEventDocument } from './credential.js';
 import { RegistryError } from './errors.js';
 
 export type CertificateStatus = 'active' | 'suspended' | 'revoked' | 'expired' | 'not-yet-valid';
@@ -130,4 +131,27 @@ export function transitionError(state: CertificateState, kind: EventKind): strin
     case 'surveillance-audit':
       return null;
   }
+}
+
+/** The status-relevant facts of a certificate. */
+export function certificateFacts(credential: Certificate): StatusCertificate {
+  return {
+    validFrom: credential.validFrom,
+    validUntil: credential.validUntil,
+    scope: credential.credentialSubject.certificate.scope,
+    surveillance: credential.credentialSubject.certificate.surveillance,
+  };
+}
+
+/** The status-relevant facts of a logged status event. */
+export function statusInputOf(event: StatusEventDocument, loggedAt: number): StatusEvent {
+  return {
+    kind: event.kind,
+    loggedAt,
+    effective: event.effective,
+    reason: event.reason,
+    audit: event.kind === 'surveillance-audit' ? event.audit : undefined,
+    validUntil: event.kind === 'recertified' ? event.validUntil : undefined,
+    scope: event.kind === 'scope-changed' ? event.scope : undefined,
+  };
 }

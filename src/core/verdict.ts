@@ -2,7 +2,17 @@
 // when all of them pass (DESIGN §Interfaces, Verdict).
 import type { CertificateState, CertificateStatus, SurveillanceState } from './status.js';
 
-export type CheckName = 'signature' | 'issuer-key' | 'logged' | 'events' | 'status' | 'validity' | 'surveillance';
+/** `checkpoint` and `witnesses` appear in offline (bundle) verdicts, where the checkpoint is not taken on trust. */
+export type CheckName =
+  | 'checkpoint'
+  | 'witnesses'
+  | 'signature'
+  | 'issuer-key'
+  | 'logged'
+  | 'events'
+  | 'status'
+  | 'validity'
+  | 'surveillance';
 
 export interface Check {
   name: CheckName;

@@ -1,5 +1,6 @@
 // The JSON API (/api/v1): certification bodies write with Bearer JWTs; everything else is public and read-only.
 import { Hono, type Context } from 'hono';
+import { BUNDLE_MEDIA_TYPE } from '../core/bundle.js';
 import { CERT_NUMBER, ISSUER_SLUG, KEY_ID } from '../core/credential.js';
 import { RegistryError } from '../core/errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
@@ -132,6 +133,13 @@ export function apiRoutes(services: ApiServices): Hono {
     if (!view) return problem(c, 'not-found', `certificate ${number} of ${issuer} is not found in this registry`);
     c.header('Cache-Control', 'no-cache');
     return c.json({ ...view, verifyUrl: view.id, status: view.verdict.status });
+  });
+
+  app.get('/certificates/:issuer/:number/bundle', async (c) => {
+    const bundle = await views.bundle(param(c, 'issuer', ISSUER_SLUG), param(c, 'number', CERT_NUMBER));
+    if (!bundle) return problem(c, 'not-found', 'this certificate is not found in this registry');
+    c.header('Cache-Control', 'no-cache');
+    return c.body(JSON.stringify(bundle), 200, { 'Content-Type': BUNDLE_MEDIA_TYPE });
   });
 
   app.get('/certificates', async (c) => {

@@ -35,7 +35,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 import { keyInvalidFrom } from '../core/keys.js';
 import { leafHash } from '../core/merkle.js';
 import { decodeMultikey, encodeMultikey } from '../core/multibase.js';
-import { certificateState, transitionError, type StatusEvent as StatusInput } from '../core/status.js';
+import { certificateFacts, certificateState, statusInputOf, transitionError } from '../core/status.js';
 import type { LogReader } from '../log/reader.js';
 import type { Sequencer } from '../log/sequencer.js';
 import type { IndexWrite } from '../store/log-store.js';
@@ -100,18 +100,6 @@ const LIFECYCLE_AFTER: Partial<Record<StatusEvent['kind'], Lifecycle>> = {
   reinstated: 'active',
   revoked: 'revoked',
 };
-
-export function statusInput(event: StatusEvent, loggedAt: number): StatusInput {
-  return {
-    kind: event.kind,
-    loggedAt,
-    effective: event.effective,
-    reason: event.reason,
-    audit: event.kind === 'surveillance-audit' ? event.audit : undefined,
-    validUntil: event.kind === 'recertified' ? event.validUntil : undefined,
-    scope: event.kind === 'scope-changed' ? event.scope : undefined,
-  };
-}
 
 export class Registry {
   private readonly locks = new KeyedMutex();
@@ -291,7 +279,7 @@ export class Registry {
       const bytes = entries.get(i);
       if (!bytes) throw new RegistryError('log-integrity', `entry ${i} is missing`);
       const entry = decodeEntry(bytes);
-      return statusInput(parseDocument(statusEventSchema, entry.body), entry.loggedAt);
+      return statusInputOf(parseDocument(statusEventSchema, entry.body), entry.loggedAt);
     });
     return { credential, events };
   }
@@ -436,14 +424,4 @@ function idOfEntry(baseUrl: string, entry: Uint8Array): string {
   if (kind === 'certificate.issued' && typeof body.id === 'string') return body.id;
   if (kind === 'certificate.event' && typeof body.certificate === 'string') return body.certificate;
   return baseUrl;
-}
-
-/** The status-relevant facts of a certificate. */
-export function certificateFacts(credential: Certificate) {
-  return {
-    validFrom: credential.validFrom,
-    validUntil: credential.validUntil,
-    scope: credential.credentialSubject.certificate.scope,
-    surveillance: credential.credentialSubject.certificate.surveillance,
-  };
 }

@@ -1,8 +1,11 @@
 // The registry's read side: certificates with their events, status and verdict; batch verification; lookups by
 // model digest; search; issuer profiles, DID documents and JWKS. Signed documents are always served from the
 // logged entry bytes, never rebuilt from index rows.
-import { bytesEqual, toHex } from '../core/bytes.js';
+import { bytesEqual, toBase64, toHex } from '../core/bytes.js';
+import { BUNDLE_MEDIA_TYPE, type Bundle } from '../core/bundle.js';
+import { formatTlogProof } from '../core/tlog-proof.js';
 import {
+  certificateIdOf,
   certificateSchema,
   issuerIdOf,
   parseCertificateId,
@@ -19,11 +22,10 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 import { keyInvalidFrom, keyValidityError, type KeyRecord } from '../core/keys.js';
 import { leafHash } from '../core/merkle.js';
 import { encodeMultikey } from '../core/multibase.js';
-import { certificateState, type CertificateState } from '../core/status.js';
+import { certificateFacts, certificateState, statusInputOf, type CertificateState } from '../core/status.js';
 import { check, stateChecks, verdictOf, type Check, type Verdict } from '../core/verdict.js';
 import type { LogReader } from '../log/reader.js';
 import { keyRecord, type CertificateRow, type CertificateSearch, type Lifecycle, type RegistryStore } from '../store/registry-store.js';
-import { certificateFacts, statusInput } from './registry.js';
 
 export interface LoggedEntryView {
   index: number;
@@ -114,7 +116,7 @@ export class RegistryViews {
       if (!signed.ok) problems.push(`event ${index}: ${signed.detail}`);
       else if (eventKeyError) problems.push(`event ${index}: ${eventKeyError}`);
       events.push({ index, loggedAt: entry.loggedAt, leafHash: hash, event: entry.body });
-      inputs.push(statusInput(event, entry.loggedAt));
+      inputs.push(statusInputOf(event, entry.loggedAt));
       previous = { index, leafHash: hash };
     }
     checks.push(
@@ -131,6 +133,40 @@ export class RegistryViews {
       events,
       state,
       verdict: verdictOf(checks, state),
+    };
+  }
+
+  /**
+   * The offline bundle of a certificate (DESIGN §Formats): its issuer's registration and key entries, its issuance
+   * and events, each as logged bytes with a tlog-proof against the one current checkpoint.
+   */
+  async bundle(issuer: string, number: string): Promise<Bundle | null> {
+    const row = await this.store.certificate(issuer, number);
+    const issuerRow = row ? await this.store.issuer(issuer) : null;
+    if (!row || !issuerRow) return null;
+    const checkpoint = await this.log.checkpoint();
+    const keys = await this.store.keysOf(issuer);
+    const indices = [
+      issuerRow.registeredIndex,
+      ...keys.flatMap((k) => (k.revokedIndex === null ? [k.addedIndex] : [k.addedIndex, k.revokedIndex])),
+      row.issuedIndex,
+      ...(await this.store.eventIndices(issuer, number)),
+    ]
+      .filter((i) => i < checkpoint.size)
+      .sort((a, b) => a - b);
+    const entries = await this.store.entriesAt(indices);
+    return {
+      mediaType: BUNDLE_MEDIA_TYPE,
+      certificate: certificateIdOf(this.baseUrl, issuer, number),
+      checkpoint: checkpoint.note,
+      entries: await Promise.all(
+        indices.map(async (index) => {
+          const bytes = entries.get(index);
+          if (!bytes) throw new RegistryError('log-integrity', `entry ${index} is missing`);
+          const proof = await this.log.inclusionProof(index, checkpoint.size);
+          return { index, entry: toBase64(bytes), tlogProof: formatTlogProof({ index, proof, checkpoint: checkpoint.note }) };
+        }),
+      ),
     };
   }
 
