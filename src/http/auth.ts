@@ -81,8 +81,13 @@ export class Authenticator {
     }
     const exp = payload.exp!;
     if (exp * 1000 > now + MAX_TOKEN_LIFETIME_S * 1000) throw deny(`token exp is more than ${MAX_TOKEN_LIFETIME_S} s ahead`);
+    // jose checks that a present iat is a number, but not that it is in the past (nbf it does check).
+    if (payload.iat !== undefined && payload.iat > Math.floor(now / 1000)) throw deny('token iat is in the future');
+    // jose checks jti's presence only: a number or an object would stringify into a shared replay key.
+    if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 128) {
+      throw deny('token jti must be a string of 1 to 128 characters');
+    }
     const jti = `${payload.iss} ${payload.jti}`;
-    if (payload.jti!.length > 128) throw deny('token jti is too long');
     this.prune(now);
     if (this.used.has(jti)) throw deny('token jti was already used');
     this.used.set(jti, exp * 1000);
