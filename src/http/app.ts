@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import type { LogReader } from '../log/reader.js';
 import { apiRoutes, type ApiServices } from './api-routes.js';
 import { logRoutes } from './log-routes.js';
+import { docsResponse, openApiResponse } from './openapi.js';
 import { handleError, problem } from './problem.js';
 import { encodeMultikey } from '../core/multibase.js';
 
@@ -85,6 +86,9 @@ export function createApp(services: AppServices): Hono {
     c.header('Cache-Control', 'no-store');
     return c.json({ ok: refusal === null, size: checkpoint.size, writes: refusal === null ? 'accepted' : 'refused', reason: refusal ?? undefined });
   });
+
+  app.get('/openapi.json', () => openApiResponse(config.baseUrl));
+  app.get('/docs', () => docsResponse(config.baseUrl));
 
   return app;
 }
