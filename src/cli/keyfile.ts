@@ -1,5 +1,5 @@
 // Key files under keys/ (git-ignored): C2SP signer-key strings, written once with mode 0600 and never logged.
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from '../core/crypto.js';
 import { formatSignerKey, parseSignerKey } from '../core/note.js';
@@ -7,11 +7,26 @@ import type { ManagedKeyStore } from '../registry/registry.js';
 
 export type SignerKey = Awaited<ReturnType<typeof parseSignerKey>>;
 
-/** Writes a new Ed25519 signer key for `name` to `path`; refuses to overwrite an existing key. */
+/**
+ * Writes a new Ed25519 signer key for `name` to `path`; refuses to overwrite an existing key. The key is written to
+ * a temporary file, synced, then linked into place, so a crash never leaves an empty or partial key file behind.
+ */
 export async function createKeyFile(path: string, name: string): Promise<SignerKey> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const skey = formatSignerKey(name, randomBytes(32));
-  writeFileSync(path, `${skey}\n`, { mode: 0o600, flag: 'wx' });
+  const temporary = `${path}.${process.pid}.tmp`;
+  const fd = openSync(temporary, 'wx', 0o600);
+  try {
+    writeFileSync(fd, `${skey}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(temporary, path); // fails if the key exists: never overwrite a key
+  } finally {
+    unlinkSync(temporary);
+  }
   chmodSync(path, 0o600);
   return parseSignerKey(skey);
 }

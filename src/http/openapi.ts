@@ -27,37 +27,13 @@ import {
 } from '../core/credential.js';
 import { BUNDLE_MEDIA_TYPE, MAX_BUNDLE_ENTRIES } from '../core/bundle.js';
 import { ENTRY_KINDS } from '../core/entry.js';
-import type { RegistryErrorCode } from '../core/errors.js';
 import type { CheckName } from '../core/verdict.js';
 import type { CertificateStatus, SurveillanceState } from '../core/status.js';
 import { MAX_TOKEN_LIFETIME_S, OPERATOR } from './auth.js';
 import { MAX_BATCH_BYTES, MAX_DOCUMENT_BYTES } from './body.js';
+import { PROBLEM_CODES, PROBLEM_STATUS, type ProblemCode } from './problem.js';
+import type { RegistryErrorCode } from '../core/errors.js';
 import { MAX_BATCH, MAX_PAGE } from '../registry/views.js';
-
-// ---------------------------------------------------------------------------------------------------------------
-// Error codes: every RegistryErrorCode plus the generic 'internal', with the status problem.ts gives it.
-
-export type ProblemCode = RegistryErrorCode | 'internal';
-
-/** The HTTP status of each problem code, as src/http/problem.ts maps them (the test checks they agree). */
-export const PROBLEM_STATUS: Readonly<Record<ProblemCode, number>> = {
-  'bad-request': 400,
-  'bad-json': 400,
-  'bad-range': 400,
-  'bad-signature': 400,
-  unauthorized: 401,
-  forbidden: 403,
-  'not-found': 404,
-  conflict: 409,
-  'entry-too-large': 413,
-  'payload-too-large': 413,
-  'unsupported-media-type': 415,
-  'log-integrity': 500,
-  internal: 500,
-  unavailable: 503,
-};
-
-export const PROBLEM_CODES = Object.keys(PROBLEM_STATUS) as ProblemCode[];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Response and request schemas (those of the signed documents come from src/core/credential.ts)

@@ -4,7 +4,10 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { RegistryError, type RegistryErrorCode } from '../core/errors.js';
 
-const STATUS: Record<RegistryErrorCode, ContentfulStatusCode> = {
+/** Every problem code: the RegistryErrorCodes plus the generic `internal`. */
+export type ProblemCode = RegistryErrorCode | 'internal';
+
+export const PROBLEM_STATUS: Readonly<Record<ProblemCode, ContentfulStatusCode>> = {
   'bad-request': 400,
   'bad-json': 400,
   'bad-range': 400,
@@ -17,8 +20,11 @@ const STATUS: Record<RegistryErrorCode, ContentfulStatusCode> = {
   forbidden: 403,
   conflict: 409,
   'log-integrity': 500,
+  internal: 500,
   unavailable: 503,
 };
+
+export const PROBLEM_CODES = Object.keys(PROBLEM_STATUS) as ProblemCode[];
 
 const TITLE: Record<RegistryErrorCode, string> = {
   'bad-request': 'Bad request',
@@ -37,7 +43,7 @@ const TITLE: Record<RegistryErrorCode, string> = {
 };
 
 export function problem(c: Context, code: RegistryErrorCode, detail: string): Response {
-  const status = STATUS[code];
+  const status = PROBLEM_STATUS[code];
   c.header('Cache-Control', 'no-store');
   if (status === 503) c.header('Retry-After', '1');
   return c.body(JSON.stringify({ type: `/problems/${code}`, title: TITLE[code], status, code, detail }), status, {

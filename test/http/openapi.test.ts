@@ -5,7 +5,8 @@
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryError, type RegistryErrorCode } from '../../src/core/errors.js';
-import { PROBLEM_CODES, PROBLEM_STATUS, type OpenApiDocument, type OperationObject } from '../../src/http/openapi.js';
+import { type OpenApiDocument, type OperationObject } from '../../src/http/openapi.js';
+import { PROBLEM_CODES, PROBLEM_STATUS } from '../../src/http/problem.js';
 import { handleError } from '../../src/http/problem.js';
 import { call, newCbKey, registerCb, signAs } from '../support/client.js';
 import { exampleCertificate } from '../support/examples.js';
