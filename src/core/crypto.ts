@@ -8,9 +8,19 @@ import * as ed from '@noble/ed25519';
 import { sha256 as nobleSha256, sha512 } from '@noble/hashes/sha2.js';
 import { bytesEqual, fromHex, toHex } from './bytes.js';
 
+let sha256Implementation: (data: Uint8Array) => Uint8Array = nobleSha256;
+
 /** SHA-256 (FIPS 180-4), synchronous so that Merkle code stays simple and fast. */
 export function sha256(data: Uint8Array): Uint8Array {
-  return nobleSha256(data);
+  return sha256Implementation(data);
+}
+
+/**
+ * Lets a runtime with a faster synchronous native SHA-256 (Node's `crypto.hash`) replace the pure-JS one on the hot
+ * paths (leaf hashes, tiles, proofs). The replacement must compute the same function; the test checks Node's.
+ */
+export function useSha256(implementation: (data: Uint8Array) => Uint8Array): void {
+  sha256Implementation = implementation;
 }
 
 /** Cryptographically secure random bytes (crypto.getRandomValues, at most 65,536 bytes per call). */
@@ -73,9 +83,19 @@ function importSeed(s: SubtleCrypto, seed: Uint8Array, extractable: boolean): Pr
   return s.importKey('pkcs8', pkcs8, ED25519, extractable, ['sign']);
 }
 
+/**
+ * Imported signing keys by seed object: long-lived signers (the log key signs every checkpoint) import once. Keyed by
+ * identity in a WeakMap, so no secret-derived key is kept and nothing outlives its seed.
+ */
+const signingKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
+
 async function webCryptoSign(s: SubtleCrypto, seed: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
-  const key = await importSeed(s, seed, false);
-  return new Uint8Array(await s.sign(ED25519, key, buf(message)));
+  let key = signingKeys.get(seed);
+  if (!key) {
+    key = importSeed(s, seed, false);
+    signingKeys.set(seed, key);
+  }
+  return new Uint8Array(await s.sign(ED25519, await key, buf(message)));
 }
 
 async function webCryptoPublicKey(s: SubtleCrypto, seed: Uint8Array): Promise<Uint8Array> {

@@ -13,7 +13,16 @@ function hashesAtLevel(size: number, level: number): number {
   return Math.floor(size / TILE_WIDTH ** level);
 }
 
+/**
+ * Proofs memoize the hashes of perfect subtrees of at least 2^MEMO_MIN_LEVEL leaves: a perfect subtree's hash never
+ * changes once it exists, and the higher ones are shared by most proofs (each costs up to 127 hashes to recompute).
+ */
+const MEMO_MIN_LEVEL = 4;
+const MEMO_SIZE = 100_000;
+
 export class LogReader {
+  private readonly subtrees = new Map<string, Uint8Array>();
+
   constructor(
     private readonly store: LogStore,
     /** The latest checkpoint to serve; the sequencer's when this process writes. */
@@ -75,12 +84,27 @@ export class LogReader {
   }
 
   private async prove(plan: NodeId[][], treeSize: number): Promise<Uint8Array[]> {
-    const tiles = await this.store.readTiles(tilesForNodes(plan.flat(), treeSize));
+    const nodes = plan.flat();
+    const missing = nodes.filter((node) => !this.subtrees.has(nodeKey(node)));
+    const tiles = missing.length > 0 ? await this.store.readTiles(tilesForNodes(missing, treeSize)) : new Map<string, Uint8Array>();
     return assembleProof(plan, (node) => {
-      const span = tileSpanOfNode(node);
-      const data = tiles.get(tileKey(span.level, span.index));
-      if (!data) throw new RegistryError('log-integrity', `tile ${span.level}/${span.index} is missing`);
-      return hashNodeFromTile(data, node);
+      const key = nodeKey(node);
+      let hash = this.subtrees.get(key);
+      if (!hash) {
+        const span = tileSpanOfNode(node);
+        const data = tiles.get(tileKey(span.level, span.index));
+        if (!data) throw new RegistryError('log-integrity', `tile ${span.level}/${span.index} is missing`);
+        hash = hashNodeFromTile(data, node);
+        if (node.level >= MEMO_MIN_LEVEL) {
+          if (this.subtrees.size >= MEMO_SIZE) this.subtrees.clear();
+          this.subtrees.set(key, hash);
+        }
+      }
+      return hash;
     });
   }
+}
+
+function nodeKey(node: NodeId): string {
+  return `${node.level}/${node.index}`;
 }

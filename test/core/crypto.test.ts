@@ -183,3 +183,22 @@ describe('fallback without WebCrypto Ed25519', () => {
     expect(subtle.importKey.mock.calls.length).toBeLessThanOrEqual(2);
   });
 });
+
+describe('useSha256', () => {
+  it("Node's native SHA-256 computes the same function as the pure-JS one the core defaults to", async () => {
+    const { hash } = await import('node:crypto');
+    const { sha256: noble } = await import('@noble/hashes/sha2.js');
+    const { sha256, useSha256 } = await import('../../src/core/crypto.js');
+    const native = (data: Uint8Array) => hash('sha256', data, 'buffer');
+    for (const length of [0, 1, 55, 56, 63, 64, 65, 200, 4096]) {
+      const data = new Uint8Array(length).map((_, i) => (i * 31 + length) & 255);
+      expect(toHex(native(data))).toBe(toHex(noble(data)));
+    }
+    useSha256(native);
+    try {
+      expect(toHex(sha256(new Uint8Array([1, 2, 3])))).toBe(toHex(noble(new Uint8Array([1, 2, 3]))));
+    } finally {
+      useSha256(noble);
+    }
+  });
+});
