@@ -23,7 +23,7 @@ const NOTE =
   ' Shapes only: the registry also checks that issuer and number agree with the id, that the proof key belongs' +
   ' to the issuer, date-time calendar validity and date ordering.';
 
-const SCHEMAS: ReadonlyArray<{ file: string; title: string; description: string; schema: z.ZodType }> = [
+const SCHEMAS: ReadonlyArray<{ file: string; title: string; description: string; schema: z.core.$ZodType }> = [
   {
     file: 'certificate.schema.json',
     title: 'Certrail AI security certificate',

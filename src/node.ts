@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fileManagedKeyStore, loadOrCreateKeyFile } from './cli/keyfile.js';
+import { logOriginFor, REGISTRY_KEY_NAME } from './config.js';
 import { seedDemoOnStart } from './demo.js';
 import { useSha256 } from './core/crypto.js';
 import { encodeMultikey } from './core/multibase.js';
@@ -16,13 +17,18 @@ import { RegistryStore } from './store/registry-store.js';
 import { createApp, type RegistryConfig } from './http/app.js';
 import { LogReader } from './log/reader.js';
 import { Sequencer } from './log/sequencer.js';
+import { defaultWitnessQuorum, parseWitnessList, Witnessing, type WitnessEndpoint } from './log/witnessing.js';
 import { createSqliteLogStore, openSqlite } from './store/sqlite.js';
+import { nodeAssets } from './node-assets.js';
 
 // Node's native SHA-256 is about 2.5x faster than the pure-JS one for the 65-byte inputs of Merkle hashing.
-useSha256((data) => hash('sha256', data, 'buffer'));
+useSha256((data) => {
+  const digest = hash('sha256', data, 'buffer');
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+});
 
-/** The name inside keys/registry.key (a C2SP signer-key string). */
-export const REGISTRY_KEY_NAME = 'certrail-registry';
+// Shared with the Workers entry (src/worker.ts); re-exported for the CLI, scripts and tests that import them from here.
+export { logOriginFor, REGISTRY_KEY_NAME };
 
 export interface NodeOptions {
   dbPath: string;
@@ -31,12 +37,14 @@ export interface NodeOptions {
   logOrigin: string;
   maxBatch?: number;
   maxDelayMs?: number;
-}
-
-/** The log origin derived from a base URL: its host and path, then `/log` (DESIGN §Formats, Checkpoint). */
-export function logOriginFor(baseUrl: string): string {
-  const url = new URL(baseUrl);
-  return `${url.host}${url.pathname.replace(/\/+$/, '')}/log`;
+  /** Witnesses asked to cosign every checkpoint (CERTRAIL_WITNESSES). */
+  witnesses?: WitnessEndpoint[];
+  /** The quorum published at /.well-known/certrail (CERTRAIL_WITNESS_QUORUM; default a majority of the witnesses). */
+  witnessQuorum?: number;
+  /** Per add-checkpoint request (default 5 s). */
+  witnessTimeoutMs?: number;
+  /** The first retry delay after a witness failed (default 1 s, doubling up to 30 s). */
+  witnessRetryMs?: number;
 }
 
 /** Reads the environment variables documented in the README. */
@@ -51,7 +59,20 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): NodeOption
     logOrigin: env.CERTRAIL_LOG_ORIGIN ?? logOriginFor(baseUrl),
     dbPath: env.CERTRAIL_DB ?? 'data/certrail.db',
     keyDir: env.CERTRAIL_KEYS ?? 'keys',
+    ...witnessOptionsFromEnv(env),
   };
+}
+
+/** CERTRAIL_WITNESSES (`url1=vkey1,url2=vkey2`) and CERTRAIL_WITNESS_QUORUM; throws on a malformed value. */
+export function witnessOptionsFromEnv(env: NodeJS.ProcessEnv): Pick<NodeOptions, 'witnesses' | 'witnessQuorum'> {
+  const witnesses = parseWitnessList(env.CERTRAIL_WITNESSES ?? '');
+  const quorumText = env.CERTRAIL_WITNESS_QUORUM;
+  if (quorumText === undefined || quorumText === '') return { witnesses };
+  const witnessQuorum = Number(quorumText);
+  if (!Number.isInteger(witnessQuorum) || witnessQuorum < 0 || witnessQuorum > witnesses.length) {
+    throw new Error(`CERTRAIL_WITNESS_QUORUM=${quorumText}: must be an integer from 0 to the number of witnesses (${witnesses.length})`);
+  }
+  return { witnesses, witnessQuorum };
 }
 
 export async function createNodeRegistry(options: NodeOptions) {
@@ -72,8 +93,26 @@ export async function createNodeRegistry(options: NodeOptions) {
     logOrigin: options.logOrigin,
     logVerifierKey: logKey.vkey,
     registryKey: encodeMultikey(registryKey.publicKey),
+    witnesses: options.witnesses ?? [],
+    witnessQuorum: options.witnessQuorum ?? defaultWitnessQuorum(options.witnesses?.length ?? 0),
   };
-  const log = new LogReader(store, async () => sequencer.checkpoint);
+  // Witnesses cosign in the background (never blocking appends); readers serve the latest checkpoint with the
+  // cosignatures held for exactly it. Consistency proofs for witnesses come from the sequencer's own tree.
+  const proofs = new LogReader(store, async () => sequencer.checkpoint);
+  const witnessing =
+    options.witnesses && options.witnesses.length > 0
+      ? new Witnessing(
+          {
+            witnesses: options.witnesses,
+            prove: (from, to) => proofs.consistencyProof(from, to),
+            timeoutMs: options.witnessTimeoutMs,
+            retryMs: options.witnessRetryMs,
+          },
+          sequencer.checkpoint,
+        )
+      : null;
+  if (witnessing) sequencer.onCheckpoint((checkpoint) => witnessing.notify(checkpoint));
+  const log = witnessing ? new LogReader(store, async () => witnessing.served(sequencer.checkpoint)) : proofs;
   const registryStore = new RegistryStore(handle.db as unknown as AnySQLiteDatabase);
   const now = Date.now;
   const registry = new Registry({
@@ -88,7 +127,8 @@ export async function createNodeRegistry(options: NodeOptions) {
   const auth = new Authenticator({ audience: options.baseUrl, store: registryStore, registryPublicKey: registryKey.publicKey, now });
   await auth.loadUsedTokens();
   const views = new RegistryViews(options.baseUrl, registryStore, log);
-  const app = createApp({ config, log, api: { registry, views, auth, now }, writeRefusal: () => sequencer.refused });
+  const assets = await nodeAssets();
+  const app = createApp({ config, log, api: { registry, views, auth, now }, writeRefusal: () => sequencer.refused, assets });
   return {
     app,
     config,
@@ -98,8 +138,11 @@ export async function createNodeRegistry(options: NodeOptions) {
     views,
     /** The registry key, for operator tokens minted by the CLI and tests on this machine. */
     registryKey,
+    /** Null without configured witnesses. */
+    witnessing,
     async close() {
       await sequencer.flush();
+      witnessing?.close();
       handle.sqlite.close();
     },
   };

@@ -2,7 +2,7 @@
 import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from '../core/crypto.js';
-import { formatSignerKey, parseSignerKey } from '../core/note.js';
+import { formatSignerKey, parseSignerKey, SIG_TYPE_ED25519 } from '../core/note.js';
 import type { ManagedKeyStore } from '../registry/registry.js';
 
 export type SignerKey = Awaited<ReturnType<typeof parseSignerKey>>;
@@ -10,10 +10,11 @@ export type SignerKey = Awaited<ReturnType<typeof parseSignerKey>>;
 /**
  * Writes a new Ed25519 signer key for `name` to `path`; refuses to overwrite an existing key. The key is written to
  * a temporary file, synced, then linked into place, so a crash never leaves an empty or partial key file behind.
+ * `type` is the signed-note signature type: 0x01 (a log or registry key) or 0x04 (a witness's cosignature/v1 key).
  */
-export async function createKeyFile(path: string, name: string): Promise<SignerKey> {
+export async function createKeyFile(path: string, name: string, type = SIG_TYPE_ED25519): Promise<SignerKey> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const skey = formatSignerKey(name, randomBytes(32));
+  const skey = formatSignerKey(name, randomBytes(32), type);
   const temporary = `${path}.${process.pid}.tmp`;
   const fd = openSync(temporary, 'wx', 0o600);
   try {

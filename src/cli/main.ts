@@ -1,12 +1,21 @@
 // The certrail command: one sub-command per file under src/cli, dispatched here. Exit codes: 0 success, 1 a negative
-// verdict (verify), 2 usage or runtime error.
+// answer (verify, status: not valid; import: some rows failed), 2 usage or runtime error.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { optionsFromEnv, startNodeServer } from '../node.js';
 import { ISSUER_SLUG, KEY_ID } from '../core/credential.js';
 import { encodeMultikey } from '../core/multibase.js';
 import { startDemo } from '../node.js';
+import { eventCommand } from './event.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
+import { issueCommand } from './issue.js';
 import { issuerCommand } from './issuer.js';
+import { modelCommand } from './model.js';
+import { statusCommand } from './status.js';
+import { verifyCommand } from './verify.js';
+import { monitorCommand } from './monitor.js';
+import { witnessCommand } from './witness.js';
 import { createKeyFile } from './keyfile.js';
 
 const USAGE = `certrail <command> [options]
@@ -22,9 +31,30 @@ Commands:
   issuer add|list|show|key add|key revoke …
                         operator commands against a running registry (--registry URL, default
                         $CERTRAIL_URL or http://127.0.0.1:8787); "certrail issuer --help" for details
+  export <certificate id> --format sigstore|vc-jwt|vc [--key FILE] [--out FILE]
+                        a logged certificate as a Sigstore bundle (DSSE, in-toto), a VC-JOSE JWT (both signed
+                        with the CB key) or the bare credential; "certrail export --help" for details
+  verify <bundle.json | verify URL | issuer/number> [--policy FILE] [--at ISO] [--json]
+                        check a certificate on this machine from a proof bundle (0 valid, 1 not valid)
+  status <verify URL | issuer/number> [--json]
+                        the registry's own verdict on a certificate (its word; verify checks it yourself)
+  issue <cert.json> --key FILE
+                        certification body: sign a certificate locally and log it
+  event <verify URL | issuer/number> suspend|reinstate|revoke|audit|recertify|scope --key FILE …
+                        certification body: sign a status event locally and log it
+  import <file.csv | file.jsonl> --key FILE [--batch N] [--state FILE]
+                        certification body: bulk issuance, resumable without duplicates
+  model digest <file | directory> [--json]
+                        the OpenSSF model-signing v1.0 digest of a model (streamed)
+  witness --log VKEY [--port P] [--db FILE] [--key FILE]
+                        run a C2SP tlog-witness (POST /add-checkpoint) that cosigns the log's checkpoints
+  monitor <registry URL> [--db FILE] [--watch]
+                        mirror and audit the whole log; exit code 1 on any anomaly (rollback, fork, bad entry)
   help                  this text
 
-Exit codes: 0 success, 1 negative verdict, 2 usage or runtime error.`;
+Each command has --help; docs/CLI.md describes them all.
+
+Exit codes: 0 success, 1 negative verdict (not valid; import: rows failed), 2 usage or runtime error.`;
 
 async function keygen(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -72,6 +102,24 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'issuer':
       return issuerCommand(rest);
+    case 'verify':
+      return verifyCommand(rest);
+    case 'status':
+      return statusCommand(rest);
+    case 'issue':
+      return issueCommand(rest);
+    case 'event':
+      return eventCommand(rest);
+    case 'import':
+      return importCommand(rest);
+    case 'model':
+      return modelCommand(rest);
+    case 'export':
+      return exportCommand(rest);
+    case 'witness':
+      return witnessCommand(rest);
+    case 'monitor':
+      return monitorCommand(rest);
     case undefined:
     case 'help':
     case '--help':

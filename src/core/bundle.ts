@@ -4,7 +4,7 @@
 // optionally the registry key and witnesses with a quorum) it yields the same verdict as the API, with no network.
 //
 // Pure: no node: imports, so it runs in Node, browsers and Workers.
-import { fromBase64, toHex } from './bytes.js';
+import { fromBase64, toBase64, toHex } from './bytes.js';
 import { parseCheckpoint, type Checkpoint } from './checkpoint.js';
 import {
   certificateSchema,
@@ -109,8 +109,32 @@ export function parseBundle(value: JsonValue): Bundle {
   };
 }
 
+/**
+ * Verification results that do not depend on the certificate, memoized across bundles: a batch of bundles usually
+ * shares one checkpoint and its issuers' registry-signed key entries. Keys are the exact inputs (note or entry text
+ * and the trusted key), so a hit is the same verification; the maps are bounded.
+ */
+const MEMO_SIZE = 1024;
+const checkpointMemo = new Map<string, Promise<{ checks: Check[]; checkpoint: Checkpoint | null }>>();
+const registrySignedMemo = new Map<string, Promise<boolean>>();
+
+function memoized<T>(memo: Map<string, Promise<T>>, key: string, compute: () => Promise<T>): Promise<T> {
+  let value = memo.get(key);
+  if (!value) {
+    if (memo.size >= MEMO_SIZE) memo.clear();
+    value = compute();
+    memo.set(key, value);
+  }
+  return value;
+}
+
 /** Opens the checkpoint with the log key and counts witness cosignatures against the policy's quorum. */
-async function checkCheckpoint(note: string, policy: TrustPolicy): Promise<{ checks: Check[]; checkpoint: Checkpoint | null }> {
+function checkCheckpoint(note: string, policy: TrustPolicy): Promise<{ checks: Check[]; checkpoint: Checkpoint | null }> {
+  const key = JSON.stringify([note, policy.log, policy.witnesses ?? [], policy.quorum ?? 0]);
+  return memoized(checkpointMemo, key, () => openCheckpoint(note, policy));
+}
+
+async function openCheckpoint(note: string, policy: TrustPolicy): Promise<{ checks: Check[]; checkpoint: Checkpoint | null }> {
   let log: NoteVerifier;
   let witnesses: NoteVerifier[];
   try {
@@ -172,13 +196,14 @@ export async function verifyBundle(bundle: Bundle, policy: TrustPolicy, options:
   const checks = [...opened.checks];
 
   // Every entry: its bytes, leaf hash and inclusion in the checkpoint's tree.
+  const checkpointText = parseNote(bundle.checkpoint).text;
   const logged: Logged[] = [];
   for (const e of bundle.entries) {
     try {
       const bytes = fromBase64(e.entry);
       const hash = leafHash(bytes);
       const proof = parseTlogProof(e.tlogProof);
-      const sameTree = proof.index === e.index && parseNote(proof.checkpoint).text === parseNote(bundle.checkpoint).text;
+      const sameTree = proof.index === e.index && parseNote(proof.checkpoint).text === checkpointText;
       const included = sameTree && verifyInclusion(hash, e.index, cp.size, proof.proof, cp.root);
       logged.push({ index: e.index, bytes, leafHash: hash, entry: decodeEntry(bytes), included });
     } catch (error) {
@@ -264,7 +289,10 @@ async function issuerKeys(logged: readonly Logged[], issuerId: string, policy: T
       problems.push(`issuer entry ${l.index} is not proven in the checkpoint`);
       continue;
     }
-    if (registryKey && !(await verifyDataIntegrity(body, registryKey)).ok) {
+    const signedByRegistry = registryKey
+      ? memoized(registrySignedMemo, `${policy.registryKey} ${toBase64(l.bytes)}`, async () => (await verifyDataIntegrity(body, registryKey)).ok)
+      : Promise.resolve(true);
+    if (!(await signedByRegistry)) {
       problems.push(`issuer entry ${l.index} is not signed by the registry key`);
       continue;
     }

@@ -19,11 +19,19 @@
 //
 // Bounds: strings and arrays are bounded so that hostile input is refused before it is stored; the log entry
 // limit (65,535 bytes) is the final bound on a document's size.
-import { z } from 'zod';
+//
+// zod's mini API (functional: `z.optional(s)`, `s.check(z.maxLength(n))`), not the classic one: the verify page
+// bundles these schemas, and mini's schemas tree-shake where the classic API's methods pull in all of zod. Mini
+// loads no locale, so the English one is registered here (when no locale is set), which gives the same messages as
+// the classic API (which registers it the same way). The schemas work with `z.toJSONSchema` of either API.
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { RegistryError } from './errors.js';
 import type { JsonObject, JsonValue } from './json.js';
 import { SHA256_DIGEST } from './model-digest.js';
 import { decodeMultikey } from './multibase.js';
+
+if (!z.config().localeError) z.config(en());
 
 // ---------------------------------------------------------------------------------------------------------------
 // Identifiers
@@ -199,75 +207,85 @@ function requiredError(message: string | undefined) {
 function line(max: number, opts: FieldOptions = {}) {
   return z
     .string({ error: requiredError(opts.required) })
-    .min(1)
-    .max(max)
-    .regex(SINGLE_LINE, 'must not contain control characters');
+    .check(z.minLength(1), z.maxLength(max), z.regex(SINGLE_LINE, 'must not contain control characters'));
 }
 
 /** Non-empty text that may span lines. */
 function paragraph(max: number, opts: FieldOptions = {}) {
   return z
     .string({ error: requiredError(opts.required) })
-    .min(1)
-    .max(max)
-    .regex(MULTI_LINE, 'must not contain control characters other than tab and line feed');
+    .check(
+      z.minLength(1),
+      z.maxLength(max),
+      z.regex(MULTI_LINE, 'must not contain control characters other than tab and line feed'),
+    );
 }
 
 /** A date-time member (see DATE_TIME); `required` is the message when it is absent. */
 function dateTime(opts: FieldOptions = {}) {
   return z
     .string({ error: requiredError(opts.required) })
-    .max(40)
-    .regex(DATE_TIME, 'must be an RFC 3339 date-time with seconds and a Z or ±hh:mm offset')
-    .refine(isDateTime, 'is not a calendar date')
-    .meta({ format: 'date-time' });
+    .check(
+      z.maxLength(40),
+      z.regex(DATE_TIME, 'must be an RFC 3339 date-time with seconds and a Z or ±hh:mm offset'),
+      z.refine(isDateTime, 'is not a calendar date'),
+    )
+    .register(z.globalRegistry, { format: 'date-time' });
 }
 export const dateTimeSchema = dateTime();
 
-const urlSchema = z.string().max(MAX_URL_LENGTH).regex(URL_TEXT, 'must be an http(s) URL');
-export const sha256DigestSchema = z.string().regex(SHA256_DIGEST, 'must be sha256: and 64 lowercase hex digits');
+const urlSchema = z.string().check(z.maxLength(MAX_URL_LENGTH), z.regex(URL_TEXT, 'must be an http(s) URL'));
+export const sha256DigestSchema = z
+  .string()
+  .check(z.regex(SHA256_DIGEST, 'must be sha256: and 64 lowercase hex digits'));
 export const issuerIdSchema = z
   .string()
-  .max(MAX_URL_LENGTH)
-  .regex(ISSUER_ID, 'must be an issuer id <base>/issuers/<slug>');
+  .check(z.maxLength(MAX_URL_LENGTH), z.regex(ISSUER_ID, 'must be an issuer id <base>/issuers/<slug>'));
 export const certificateIdSchema = z
   .string()
-  .max(MAX_URL_LENGTH)
-  .regex(CERTIFICATE_ID, 'must be a certificate id <base>/v/<issuer>/<number>');
+  .check(
+    z.maxLength(MAX_URL_LENGTH),
+    z.regex(CERTIFICATE_ID, 'must be a certificate id <base>/v/<issuer>/<number>'),
+  );
 export const certificateNumberSchema = z
   .string()
-  .regex(CERT_NUMBER, 'must be 1 to 64 letters, digits and ._~- starting with a letter or digit');
-export const keyIdSchema = z.string().regex(KEY_ID, 'must be 1 to 64 letters, digits and ._-');
-export const multikeySchema = z
-  .string()
-  .regex(MULTIKEY_ED25519, 'must be an Ed25519 Multikey (z6Mk…)')
-  .refine((text) => {
+  .check(z.regex(CERT_NUMBER, 'must be 1 to 64 letters, digits and ._~- starting with a letter or digit'));
+export const keyIdSchema = z.string().check(z.regex(KEY_ID, 'must be 1 to 64 letters, digits and ._-'));
+export const multikeySchema = z.string().check(
+  z.regex(MULTIKEY_ED25519, 'must be an Ed25519 Multikey (z6Mk…)'),
+  z.refine((text: string) => {
     try {
       decodeMultikey(text);
       return true;
     } catch {
       return false;
     }
-  }, 'is not a valid Ed25519 Multikey');
+  }, 'is not a valid Ed25519 Multikey'),
+);
 
 /** VC 2.0 §4.3: the base context first, then further context URLs. */
 const contextSchema = z
   .tuple([z.literal(VC_V2_CONTEXT)], urlSchema)
-  .refine((context) => context.length <= MAX_CONTEXTS, `must list at most ${MAX_CONTEXTS} contexts`)
-  .meta({ maxItems: MAX_CONTEXTS });
+  .check(z.refine((context) => context.length <= MAX_CONTEXTS, `must list at most ${MAX_CONTEXTS} contexts`))
+  .register(z.globalRegistry, { maxItems: MAX_CONTEXTS });
 
 /** VC 2.0 §4.5: both required types, possibly more, none twice. */
 const certificateTypeSchema = z
   .array(line(128))
-  .min(2)
-  .max(MAX_TYPES)
-  .superRefine((types, ctx) => {
-    for (const required of CERTIFICATE_TYPES) {
-      if (!types.includes(required)) ctx.addIssue({ code: 'custom', message: `must include "${required}"` });
-    }
-    if (new Set(types).size !== types.length) ctx.addIssue({ code: 'custom', message: 'must not repeat a type' });
-  })
-  .meta({ uniqueItems: true, allOf: CERTIFICATE_TYPES.map((type) => ({ contains: { const: type } })) });
+  .check(
+    z.minLength(2),
+    z.maxLength(MAX_TYPES),
+    z.superRefine((types: string[], ctx) => {
+      for (const required of CERTIFICATE_TYPES) {
+        if (!types.includes(required)) ctx.addIssue({ code: 'custom', message: `must include "${required}"` });
+      }
+      if (new Set(types).size !== types.length) ctx.addIssue({ code: 'custom', message: 'must not repeat a type' });
+    }),
+  )
+  .register(z.globalRegistry, {
+    uniqueItems: true,
+    allOf: CERTIFICATE_TYPES.map((type) => ({ contains: { const: type } })),
+  });
 
 /**
  * A Data Integrity proof with the eddsa-jcs-2022 cryptosuite (vc-di-eddsa §3.3). `@context` is allowed because
@@ -276,21 +294,23 @@ const certificateTypeSchema = z
  * below (shape) and by the verifier (the key's logged history).
  */
 export const dataIntegrityProofSchema = z.strictObject({
-  '@context': contextSchema.optional(),
+  '@context': z.optional(contextSchema),
   type: z.literal('DataIntegrityProof'),
   cryptosuite: z.literal('eddsa-jcs-2022'),
-  created: dateTimeSchema.optional(),
-  verificationMethod: z.string().min(1).max(MAX_URL_LENGTH).regex(/^[^\s]+$/, 'must be a URL'),
+  created: z.optional(dateTimeSchema),
+  verificationMethod: z
+    .string()
+    .check(z.minLength(1), z.maxLength(MAX_URL_LENGTH), z.regex(/^[^\s]+$/, 'must be a URL')),
   proofPurpose: z.literal('assertionMethod'),
-  proofValue: z.string().regex(PROOF_VALUE, 'must be z + base58btc'),
+  proofValue: z.string().check(z.regex(PROOF_VALUE, 'must be z + base58btc')),
 });
 export type CredentialProof = z.output<typeof dataIntegrityProofSchema>;
 
 export const accreditationSchema = z.strictObject({
   body: line(MAX_NAME_LENGTH),
-  number: line(128).optional(),
-  scope: paragraph(MAX_TEXT_LENGTH).optional(),
-  url: urlSchema.optional(),
+  number: z.optional(line(128)),
+  scope: z.optional(paragraph(MAX_TEXT_LENGTH)),
+  url: z.optional(urlSchema),
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -304,8 +324,8 @@ export const accreditationSchema = z.strictObject({
 export const modelSerializationSchema = z.strictObject({
   method: z.enum(['file', 'files']),
   hashType: z.literal('sha256'),
-  allowSymlinks: z.boolean().optional(),
-  ignorePaths: z.array(line(1024)).max(64).optional(),
+  allowSymlinks: z.optional(z.boolean()),
+  ignorePaths: z.optional(z.array(line(1024)).check(z.maxLength(64))),
 });
 
 export const certifiedModelSchema = z.strictObject({
@@ -318,31 +338,30 @@ export const credentialSubjectSchema = z.strictObject({
   type: z.literal('CertifiedAISystem'),
   organization: z.strictObject({
     name: line(MAX_NAME_LENGTH),
-    identifiers: z
-      .array(z.strictObject({ scheme: line(64), value: line(MAX_NAME_LENGTH) }))
-      .min(1)
-      .max(MAX_IDENTIFIERS)
-      .optional(),
+    identifiers: z.optional(
+      z
+        .array(z.strictObject({ scheme: line(64), value: line(MAX_NAME_LENGTH) }))
+        .check(z.minLength(1), z.maxLength(MAX_IDENTIFIERS)),
+    ),
   }),
-  system: z.strictObject({ name: line(MAX_NAME_LENGTH), version: line(128).optional() }),
-  models: z.array(certifiedModelSchema).min(1).max(MAX_MODELS),
+  system: z.strictObject({ name: line(MAX_NAME_LENGTH), version: z.optional(line(128)) }),
+  models: z.array(certifiedModelSchema).check(z.minLength(1), z.maxLength(MAX_MODELS)),
   certificate: z.strictObject({
     number: certificateNumberSchema,
     scope: paragraph(MAX_TEXT_LENGTH),
     standards: z
-      .array(z.strictObject({ id: line(128), title: line(512).optional() }))
-      .min(1)
-      .max(MAX_STANDARDS),
-    accreditation: accreditationSchema.optional(),
+      .array(z.strictObject({ id: line(128), title: z.optional(line(512)) }))
+      .check(z.minLength(1), z.maxLength(MAX_STANDARDS)),
+    accreditation: z.optional(accreditationSchema),
     surveillance: z.strictObject({
-      intervalMonths: z.int().min(1).max(36),
+      intervalMonths: z.int().check(z.gte(1), z.lte(36)),
       firstDueBy: dateTimeSchema,
     }),
-    evidence: z
-      .array(z.strictObject({ name: line(MAX_NAME_LENGTH), digest: sha256DigestSchema }))
-      .min(1)
-      .max(MAX_EVIDENCE)
-      .optional(),
+    evidence: z.optional(
+      z
+        .array(z.strictObject({ name: line(MAX_NAME_LENGTH), digest: sha256DigestSchema }))
+        .check(z.minLength(1), z.maxLength(MAX_EVIDENCE)),
+    ),
   }),
 });
 
@@ -353,14 +372,14 @@ const credentialShape = {
   id: certificateIdSchema,
   type: certificateTypeSchema,
   issuer: issuerSchema,
-  name: line(MAX_NAME_LENGTH).optional(),
-  description: paragraph(MAX_TEXT_LENGTH).optional(),
+  name: z.optional(line(MAX_NAME_LENGTH)),
+  description: z.optional(paragraph(MAX_TEXT_LENGTH)),
   validFrom: dateTimeSchema,
   validUntil: dateTimeSchema,
   credentialSubject: credentialSubjectSchema,
 };
 
-type Ctx = z.RefinementCtx;
+type Ctx = z.core.$RefinementCtx;
 type CredentialCore = {
   id?: string | undefined;
   issuer?: { id: string; name: string } | undefined;
@@ -417,15 +436,16 @@ function checkIssuerProof(proof: CredentialProof, issuerId: string | null, ctx: 
 }
 
 /** A certificate without its proof: what the issuer signs. */
-export const unsignedCertificateSchema = z.strictObject(credentialShape).superRefine(checkCredential);
+export const unsignedCertificateSchema = z.strictObject(credentialShape).check(z.superRefine(checkCredential));
 
 /** The signed certificate of DESIGN §Formats. */
-export const certificateSchema = z
-  .strictObject({ ...credentialShape, proof: dataIntegrityProofSchema })
-  .superRefine((c, ctx) => {
+const signedCertificateShape = z.strictObject({ ...credentialShape, proof: dataIntegrityProofSchema });
+export const certificateSchema = signedCertificateShape.check(
+  z.superRefine((c: z.output<typeof signedCertificateShape>, ctx) => {
     checkCredential(c, ctx);
     checkIssuerProof(c.proof, c.issuer.id, ctx);
-  });
+  }),
+);
 
 /**
  * What a certification body posts for managed signing: a certificate without proof whose `@context`, `type`,
@@ -434,12 +454,12 @@ export const certificateSchema = z
 export const certificateDraftSchema = z
   .strictObject({
     ...credentialShape,
-    '@context': contextSchema.optional(),
-    id: certificateIdSchema.optional(),
-    type: certificateTypeSchema.optional(),
-    issuer: issuerSchema.optional(),
+    '@context': z.optional(contextSchema),
+    id: z.optional(certificateIdSchema),
+    type: z.optional(certificateTypeSchema),
+    issuer: z.optional(issuerSchema),
   })
-  .superRefine(checkCredential);
+  .check(z.superRefine(checkCredential));
 
 export type Certificate = z.output<typeof certificateSchema>;
 export type UnsignedCertificate = z.output<typeof unsignedCertificateSchema>;
@@ -498,16 +518,16 @@ export const AUDIT_OUTCOMES = ['passed', 'passed-with-findings', 'failed'] as co
 
 /** The log entry this event follows in the certificate's chain (the issuance or the previous event). */
 export const previousEntrySchema = z.strictObject({
-  index: z.int().min(0),
-  leafHash: z.string().regex(HEX_64, 'must be 64 lowercase hex digits'),
+  index: z.int().check(z.gte(0)),
+  leafHash: z.string().check(z.regex(HEX_64, 'must be 64 lowercase hex digits')),
 });
 
 export const auditSchema = z.strictObject(
   {
     outcome: z.enum(AUDIT_OUTCOMES),
-    date: dateTimeSchema.optional(),
+    date: z.optional(dateTimeSchema),
     nextDueBy: dateTimeSchema,
-    auditor: line(MAX_NAME_LENGTH).optional(),
+    auditor: z.optional(line(MAX_NAME_LENGTH)),
   },
   { error: requiredError('is required for surveillance-audit events') },
 );
@@ -516,7 +536,7 @@ const eventBase = {
   type: z.literal('CertificateStatusEvent'),
   certificate: certificateIdSchema,
   effective: dateTimeSchema,
-  reason: paragraph(MAX_TEXT_LENGTH).optional(),
+  reason: z.optional(paragraph(MAX_TEXT_LENGTH)),
   previous: previousEntrySchema,
 };
 const reasonRequired = paragraph(MAX_TEXT_LENGTH, { required: 'is required for suspended and revoked events' });
@@ -563,24 +583,25 @@ export const statusEventDraftSchema = z
     recertifiedEvent,
     scopeChangedEvent,
   ])
-  .superRefine(checkEvent);
+  .check(z.superRefine(checkEvent));
 
 const proofMember = { proof: dataIntegrityProofSchema };
 
 /** A signed status event: the draft plus a proof by a key of the certificate's issuer. */
-export const statusEventSchema = z
-  .discriminatedUnion('kind', [
-    suspendedEvent.extend(proofMember),
-    reinstatedEvent.extend(proofMember),
-    revokedEvent.extend(proofMember),
-    auditEvent.extend(proofMember),
-    recertifiedEvent.extend(proofMember),
-    scopeChangedEvent.extend(proofMember),
-  ])
-  .superRefine((e, ctx) => {
+const signedEventUnion = z.discriminatedUnion('kind', [
+  z.extend(suspendedEvent, proofMember),
+  z.extend(reinstatedEvent, proofMember),
+  z.extend(revokedEvent, proofMember),
+  z.extend(auditEvent, proofMember),
+  z.extend(recertifiedEvent, proofMember),
+  z.extend(scopeChangedEvent, proofMember),
+]);
+export const statusEventSchema = signedEventUnion.check(
+  z.superRefine((e: z.output<typeof signedEventUnion>, ctx) => {
     checkEvent(e, ctx);
     checkIssuerProof(e.proof, issuerIdOfCertificate(e.certificate), ctx);
-  });
+  }),
+);
 
 export type StatusEvent = z.output<typeof statusEventSchema>;
 export type StatusEventDraft = z.output<typeof statusEventDraftSchema>;
@@ -598,7 +619,7 @@ const issuerRegistrationShape = {
   type: z.literal('IssuerRegistration'),
   id: issuerIdSchema,
   name: line(MAX_NAME_LENGTH),
-  accreditation: accreditationSchema.optional(),
+  accreditation: z.optional(accreditationSchema),
   /** Whether the registry holds a key of this issuer and signs drafts on its behalf (explicit opt-in). */
   managedSigning: z.boolean(),
 };
@@ -616,7 +637,7 @@ const issuerKeyRevokedShape = {
    * Entries logged at or after this time under the key are invalid. Absent: the key stops being valid from
    * this revocation entry's loggedAt on (a rotation, not a compromise).
    */
-  compromisedAt: dateTimeSchema.optional(),
+  compromisedAt: z.optional(dateTimeSchema),
   reason: paragraph(MAX_TEXT_LENGTH),
 };
 
@@ -652,8 +673,8 @@ export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
  * RegistryError('bad-request', '<path>: <message>') for the first issue; an unknown member is reported at its
  * own path.
  */
-export function parseDocument<S extends z.ZodType>(schema: S, value: JsonValue): z.output<S> {
-  const result = schema.safeParse(value);
+export function parseDocument<S extends z.ZodMiniType>(schema: S, value: JsonValue): z.output<S> {
+  const result = z.safeParse(schema, value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   if (issue === undefined) throw new RegistryError('bad-request', '(document): invalid');

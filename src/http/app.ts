@@ -6,6 +6,9 @@ import { logRoutes } from './log-routes.js';
 import { docsResponse, openApiResponse } from './openapi.js';
 import { handleError, problem } from './problem.js';
 import { encodeMultikey } from '../core/multibase.js';
+import type { AssetMap } from './pages/assets.js';
+import { wantsHtml } from './pages/layout.js';
+import { pageRoutes, Pages } from './pages/routes.js';
 
 export interface RegistryConfig {
   /** The public base URL, e.g. `https://certrail.example.org`; certificate ids and the JWT audience derive from it. */
@@ -16,6 +19,10 @@ export interface RegistryConfig {
   logVerifierKey: string;
   /** The registry key (signs issuer documents and operator tokens), as Multikey. */
   registryKey: string;
+  /** The witnesses the log asks for cosignatures (cosignature/v1 verifier key and submission URL); none if absent. */
+  witnesses?: ReadonlyArray<{ vkey: string; url: string }>;
+  /** How many of `witnesses` must cosign a checkpoint for a verifier to accept it (0 if absent). */
+  witnessQuorum?: number;
 }
 
 export interface AppServices {
@@ -24,19 +31,23 @@ export interface AppServices {
   api: ApiServices;
   /** Null while the log accepts writes; otherwise why it refuses them. */
   writeRefusal(): string | null;
+  /** The pages' stylesheet and scripts (src/node-assets.ts for Node); without them the pages work, unstyled and unchecked. */
+  assets?: AssetMap;
 }
 
 export function createApp(services: AppServices): Hono {
   const { config, log } = services;
   const app = new Hono();
   app.onError(handleError);
-  app.notFound((c) => problem(c, 'not-found', `no route for ${c.req.method} ${c.req.path}`));
+  const pages = new Pages({ baseUrl: config.baseUrl, views: services.api.views, now: services.api.now, assets: services.assets ?? new Map() });
+  app.notFound((c) => (wantsHtml(c.req.header('accept')) ? pages.missing(c) : problem(c, 'not-found', `no route for ${c.req.method} ${c.req.path}`)));
 
   app.route('/log', logRoutes(log));
   app.route('/api/v1', apiRoutes(services.api));
 
-  // The verify URL is the certificate id. JSON for machines; the HTML page arrives with the verify-page issue.
+  // The verify URL is the certificate id: the verify page for browsers (Accept prefers text/html), JSON otherwise.
   app.get('/v/:issuer/:number', async (c) => {
+    if (wantsHtml(c.req.header('accept'))) return pages.verify(c, c.req.param('issuer'), c.req.param('number'));
     const view = await services.api.views.certificate(c.req.param('issuer'), c.req.param('number'), services.api.now());
     if (!view) return problem(c, 'not-found', 'this certificate is not found in this registry');
     c.header('Vary', 'Accept');
@@ -77,6 +88,9 @@ export function createApp(services: AppServices): Hono {
       apiBase: `${config.baseUrl}/api/v1`,
       checkpoint: `${config.baseUrl}/log/checkpoint`,
       tiles: `${config.baseUrl}/log/`,
+      // The witness policy verifiers should apply (SDK verifyBundle: policy.witnesses = the vkeys, policy.quorum).
+      witnesses: (config.witnesses ?? []).map((w) => ({ vkey: w.vkey, url: w.url })),
+      quorum: config.witnessQuorum ?? 0,
     });
   });
 
@@ -89,6 +103,8 @@ export function createApp(services: AppServices): Hono {
 
   app.get('/openapi.json', () => openApiResponse(config.baseUrl));
   app.get('/docs', () => docsResponse(config.baseUrl));
+  // Landing, search and issuer pages, and their assets (src/http/pages/).
+  app.route('/', pageRoutes(pages));
 
   return app;
 }

@@ -5,6 +5,7 @@
 // app.ts, api-routes.ts and log-routes.ts; test/http/openapi.test.ts fails when a served route is missing here or a
 // documented one is not served. Both documents are built once per base URL and cached.
 import { z } from 'zod';
+import { partial } from 'zod/mini';
 import {
   accreditationSchema,
   CERT_NUMBER,
@@ -37,6 +38,17 @@ import { MAX_BATCH, MAX_PAGE } from '../registry/views.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Response and request schemas (those of the signed documents come from src/core/credential.ts)
+//
+// The credential.ts schemas are zod mini schemas (no methods such as `.optional()` or `.describe()`): they are
+// wrapped with the functional forms (`z.optional(s)`, `z.nullable(s)`, `described(s, ...)`), which build the same
+// schemas the methods would. Classic and mini schemas share zod's core, so they nest and convert together.
+
+/** The classic `.describe()` for a mini schema: a copy registered with its description. */
+function described<T extends z.core.$ZodType>(schema: T, description: string): T {
+  const copy = z.core.clone(schema);
+  z.globalRegistry.add(copy, { description });
+  return copy;
+}
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const millis = z.int().min(0).describe('milliseconds since the Unix epoch');
@@ -124,7 +136,7 @@ const certificateViewSchema = z.object({
 
 const bundleSchema = z.object({
   mediaType: z.literal(BUNDLE_MEDIA_TYPE),
-  certificate: certificateIdSchema.describe('the certificate id (verify URL) the bundle is about'),
+  certificate: described(certificateIdSchema, 'the certificate id (verify URL) the bundle is about'),
   checkpoint: z.string().describe('the signed checkpoint, with any witness cosignatures'),
   entries: z
     .array(
@@ -157,7 +169,7 @@ const searchPageSchema = z.object({
 const modelCertificatesSchema = z.object({ digest: sha256DigestSchema, certificates: z.array(certificateSummarySchema) });
 
 const verifyItemSchema = z.union([
-  certificateIdSchema.describe('a certificate id (verify URL) of this registry'),
+  described(certificateIdSchema, 'a certificate id (verify URL) of this registry'),
   certificateSchema,
 ]);
 const verifyRequestSchema = z.union([
@@ -184,9 +196,9 @@ const issuerKeySchema = z.object({
   publicKeyMultibase: multikeySchema,
   addedAt: dateTimeSchema,
   addedIndex: z.int().min(0),
-  revokedAt: dateTimeSchema.nullable(),
-  compromisedAt: dateTimeSchema.nullable(),
-  validUntil: dateTimeSchema.nullable().describe('entries logged from then on under this key are invalid'),
+  revokedAt: z.nullable(dateTimeSchema),
+  compromisedAt: z.nullable(dateTimeSchema),
+  validUntil: z.nullable(dateTimeSchema).describe('entries logged from then on under this key are invalid'),
   status: z.enum(['active', 'revoked']),
 });
 const issuerProfileSchema = z.object({
@@ -230,6 +242,18 @@ const wellKnownSchema = z.object({
   apiBase: url,
   checkpoint: url,
   tiles: url,
+  witnesses: z
+    .array(
+      z.object({
+        vkey: z.string().describe('the witness\'s C2SP cosignature/v1 verifier key (type 0x04)'),
+        url: url.describe('the witness\'s tlog-witness submission prefix (POST <url>/add-checkpoint)'),
+      }),
+    )
+    .describe('the witnesses the log asks to cosign each checkpoint; the served checkpoint carries their cosignatures'),
+  quorum: z
+    .int()
+    .min(0)
+    .describe('how many of the witnesses must have cosigned a checkpoint for verifiers to accept it (verifyBundle policy.quorum)'),
 });
 
 const healthSchema = z.object({
@@ -249,14 +273,14 @@ const certificateSubmissionSchema = z.union([certificateSchema, certificateDraft
 
 // A posted event draft may leave out what the registry fills in: `type`, `certificate` and `previous` (the chain head).
 const registryFilled = { type: true, certificate: true, previous: true } as const;
-const [suspended, reinstated, revoked, audit, recertified, scopeChanged] = statusEventDraftSchema.options;
+const [suspended, reinstated, revoked, audit, recertified, scopeChanged] = statusEventDraftSchema.def.options;
 const statusEventDraftRequestSchema = z.discriminatedUnion('kind', [
-  suspended.partial(registryFilled),
-  reinstated.partial(registryFilled),
-  revoked.partial(registryFilled),
-  audit.partial(registryFilled),
-  recertified.partial(registryFilled),
-  scopeChanged.partial(registryFilled),
+  partial(suspended, registryFilled),
+  partial(reinstated, registryFilled),
+  partial(revoked, registryFilled),
+  partial(audit, registryFilled),
+  partial(recertified, registryFilled),
+  partial(scopeChanged, registryFilled),
 ]);
 const eventSubmissionSchema = z.union([statusEventSchema, statusEventDraftRequestSchema]);
 
@@ -264,14 +288,14 @@ const newKeySchema = z.object({ keyId: keyIdSchema, publicKeyMultibase: multikey
 const registerIssuerSchema = z.object({
   slug: z.string().regex(ISSUER_SLUG).describe('the issuer slug; `registry` and other reserved slugs are refused'),
   name: z.string(),
-  accreditation: accreditationSchema.optional(),
+  accreditation: z.optional(accreditationSchema),
   managedSigning: z.boolean().optional().describe('the registry holds a key of this issuer and signs drafts (opt-in)'),
   keys: z.array(newKeySchema).optional().describe('required (at least one) without managed signing'),
 });
 const registerIssuerResponseSchema = z.object({ receipts: z.array(receiptSchema) });
 const revokeKeySchema = z.object({
   reason: z.string(),
-  compromisedAt: dateTimeSchema.optional().describe('entries logged under the key from then on are invalid; not in the future'),
+  compromisedAt: z.optional(dateTimeSchema).describe('entries logged under the key from then on are invalid; not in the future'),
 });
 
 /** Every named schema of components.schemas, with its description. */
@@ -316,7 +340,7 @@ const COMPONENTS = {
   RegisterIssuerResponse: [registerIssuerResponseSchema, 'The receipts of the registration and of each key.'],
   NewKey: [newKeySchema, 'An Ed25519 public key of a certification body.'],
   RevokeKeyRequest: [revokeKeySchema, 'Why a key is revoked; compromisedAt for a compromise (not a rotation).'],
-} as const satisfies Record<string, readonly [z.ZodType, string]>;
+} as const satisfies Record<string, readonly [z.core.$ZodType, string]>;
 
 type ComponentName = keyof typeof COMPONENTS;
 
@@ -385,10 +409,11 @@ const TAGS = {
   certificates: 'Certificates: reading, searching and batch verification (public); issuing and status events (CBs).',
   issuers: 'Certification bodies: profiles, DID documents, JWKS (public); registration and keys (operator).',
   registry: 'Discovery, health and this description.',
+  pages: 'Pages for people (HTML, no account needed) and their assets. Error statuses are the same as the JSON routes; browsers get them as HTML pages.',
 } as const;
 type Tag = keyof typeof TAGS;
 
-type ParamSpec = { name: string; in: ParameterObject['in']; description: string; schema: z.ZodType; required?: boolean };
+type ParamSpec = { name: string; in: ParameterObject['in']; description: string; schema: z.core.$ZodType; required?: boolean };
 
 const issuerParam: ParamSpec = { name: 'issuer', in: 'path', description: 'issuer slug', schema: z.string().regex(ISSUER_SLUG) };
 const numberParam: ParamSpec = { name: 'number', in: 'path', description: 'certificate number', schema: z.string().regex(CERT_NUMBER) };
@@ -418,7 +443,15 @@ const idempotencyParam: ParamSpec = {
   schema: z.string().regex(/^[\x21-\x7e]{1,128}$/),
 };
 
-type OkSpec = { status: 200 | 201; description: string; type?: string; schema: ComponentName | JsonSchema; cache?: string };
+type OkSpec = {
+  status: 200 | 201;
+  description: string;
+  type?: string;
+  schema: ComponentName | JsonSchema;
+  cache?: string;
+  /** Further representations of the same resource, chosen by the Accept header (e.g. the HTML page of a verdict). */
+  alternatives?: Record<string, JsonSchema>;
+};
 
 interface OperationSpec {
   method: HttpMethod;
@@ -509,7 +542,7 @@ const OPERATIONS: readonly OperationSpec[] = [
     id: 'getWellKnown',
     tag: 'registry',
     summary: 'Discovery document',
-    description: 'The log origin and verifier key, the registry key, the witness policy inputs and the API base.',
+    description: 'The log origin and verifier key, the registry key, the witness policy (witness verifier keys and URLs, quorum) and the API base.',
     ok: { status: 200, description: 'the discovery document', schema: 'WellKnown', cache: 'public, max-age=300' },
     errors: [],
   },
@@ -547,9 +580,18 @@ const OPERATIONS: readonly OperationSpec[] = [
     id: 'verifyCertificate',
     tag: 'certificates',
     summary: 'Verify a certificate (the certificate id is this URL)',
-    description: 'The verdict of the certificate named by its verify URL.',
+    description:
+      'The verdict of the certificate named by its verify URL, as JSON. A client whose `Accept` prefers `text/html` ' +
+      '(every browser) gets the verify page instead, which verifies the offline bundle in the browser; an unknown ' +
+      'certificate is then a 404 HTML page. Responses vary on `Accept`.',
     params: [issuerParam, numberParam],
-    ok: { status: 200, description: 'the verdict', schema: 'VerifyPage', cache: 'no-cache' },
+    ok: {
+      status: 200,
+      description: 'the verdict (JSON), or the verify page (HTML) for browsers',
+      schema: 'VerifyPage',
+      cache: 'no-cache',
+      alternatives: { 'text/html; charset=utf-8': HTML },
+    },
     errors: ['not-found', 'log-integrity'],
   },
   {
@@ -733,6 +775,95 @@ const OPERATIONS: readonly OperationSpec[] = [
     ok: { status: 201, description: 'logged; the receipt', schema: 'Receipt' },
     errors: [...WRITE_ERRORS, 'not-found'],
   },
+  // --- pages ---
+  {
+    method: 'get',
+    path: '/',
+    id: 'getLandingPage',
+    tag: 'pages',
+    summary: 'The landing page',
+    description: 'Search, the latest certificates and the registered certification bodies.',
+    ok: { status: 200, description: 'the page', type: 'text/html; charset=utf-8', schema: HTML, cache: 'no-cache' },
+    errors: ['log-integrity'],
+  },
+  {
+    method: 'get',
+    path: '/search',
+    id: 'searchPage',
+    tag: 'pages',
+    summary: 'Search certificates (HTML)',
+    description:
+      'By certificate number, organization or system name (substring), a standard (exact id) or a model digest ' +
+      '(`sha256:<hex>`, which the page can compute in the browser from a dropped model file or folder). Results show ' +
+      "the registry's status badge. Malformed parameters are reported on the page, not as errors.",
+    params: [
+      searchText('q', 'the query: certificate number, organization, system, standard id or model digest'),
+      { name: 'status', in: 'query', description: 'only certificates with this status', schema: z.enum(STATUSES) },
+      { name: 'all', in: 'query', description: '`1`: list every certificate', schema: z.literal('1') },
+      { name: 'cursor', in: 'query', description: 'the next page link of the previous page', schema: z.string() },
+    ],
+    ok: { status: 200, description: 'the results page', type: 'text/html; charset=utf-8', schema: HTML, cache: 'no-cache' },
+    errors: ['log-integrity'],
+  },
+  {
+    method: 'get',
+    path: '/issuers/{issuer}',
+    id: 'getIssuerPage',
+    tag: 'pages',
+    summary: 'A certification body (the issuer id is this URL)',
+    description:
+      "The issuer profile as JSON (as `/api/v1/issuers/{issuer}`), or for browsers the issuer's page: accreditation, " +
+      'keys with their validity windows, and certificates with their status. Responses vary on `Accept`.',
+    params: [issuerParam, { name: 'cursor', in: 'query', description: 'the next page of certificates', schema: z.string() }],
+    ok: {
+      status: 200,
+      description: 'the issuer profile (JSON), or the issuer page (HTML) for browsers',
+      schema: 'IssuerProfile',
+      alternatives: { 'text/html; charset=utf-8': HTML },
+    },
+    errors: ['not-found', 'log-integrity'],
+  },
+  {
+    method: 'get',
+    path: '/assets/certrail.css',
+    id: 'getStylesheet',
+    tag: 'pages',
+    summary: 'The stylesheet of the pages',
+    description: 'Cached for good when requested with the `v` content hash the pages link; revalidated otherwise.',
+    ok: { status: 200, description: 'the stylesheet', type: 'text/css; charset=utf-8', schema: TEXT },
+    errors: ['not-found'],
+  },
+  {
+    method: 'get',
+    path: '/assets/favicon.svg',
+    id: 'getFavicon',
+    tag: 'pages',
+    summary: 'The icon of the pages',
+    ok: { status: 200, description: 'the icon', type: 'image/svg+xml', schema: TEXT },
+    errors: ['not-found'],
+  },
+  {
+    method: 'get',
+    path: '/assets/verify-page.js',
+    id: 'getVerifyPageScript',
+    tag: 'pages',
+    summary: "The verify page's script",
+    description:
+      "Verifies the certificate's offline bundle in the browser with the SDK's own code (src/core, bundled with " +
+      'esbuild). Cached like the stylesheet; `not-found` when the scripts are not built.',
+    ok: { status: 200, description: 'the script (ES module)', type: 'text/javascript; charset=utf-8', schema: TEXT },
+    errors: ['not-found'],
+  },
+  {
+    method: 'get',
+    path: '/assets/search-page.js',
+    id: 'getSearchPageScript',
+    tag: 'pages',
+    summary: "The search page's script",
+    description: 'Hashes a dropped model file or folder in the browser (OpenSSF model-signing digest) and searches for it.',
+    ok: { status: 200, description: 'the script (ES module)', type: 'text/javascript; charset=utf-8', schema: TEXT },
+    errors: ['not-found'],
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -806,7 +937,10 @@ function operation(spec: OperationSpec): OperationObject {
   const ok: ResponseObject = {
     description: spec.ok.description,
     ...(Object.keys(okHeaders).length > 0 ? { headers: okHeaders } : {}),
-    content: { [spec.ok.type ?? 'application/json']: { schema: typeof spec.ok.schema === 'string' ? ref(spec.ok.schema) : spec.ok.schema } },
+    content: {
+      [spec.ok.type ?? 'application/json']: { schema: typeof spec.ok.schema === 'string' ? ref(spec.ok.schema) : spec.ok.schema },
+      ...Object.fromEntries(Object.entries(spec.ok.alternatives ?? {}).map(([type, schema]) => [type, { schema }])),
+    },
   };
   const auth = spec.auth ? (spec.auth === 'operator' ? ' Requires an operator token.' : ' Requires a certification body token.') : '';
   const limit = spec.body ? ` The body is at most ${kib(spec.body.limit)}.` : '';

@@ -67,6 +67,7 @@ export class Sequencer {
   private queue: Pending[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private draining: Promise<void> | null = null;
+  private readonly listeners: Array<(checkpoint: StoredCheckpoint) => void> = [];
 
   private constructor(options: SequencerOptions, latest: StoredCheckpoint, edge: RightEdge) {
     this.store = options.store;
@@ -100,6 +101,14 @@ export class Sequencer {
 
   get checkpoint(): StoredCheckpoint {
     return this.latest;
+  }
+
+  /**
+   * Calls `listener` after each new checkpoint is committed (e.g. to ask witnesses for cosignatures). It runs
+   * synchronously after the commit, before the appends resolve, so it must only start work, never block or throw.
+   */
+  onCheckpoint(listener: (checkpoint: StoredCheckpoint) => void): void {
+    this.listeners.push(listener);
   }
 
   /** Appends raw entry bytes or an item built at sequencing time; resolves once the entry is durably committed. */
@@ -172,6 +181,13 @@ export class Sequencer {
       const checkpoint = { size, root, note, createdAt: loggedAt };
       await this.store.commit({ previousSize, entries, tiles, checkpoint, writes });
       this.latest = checkpoint;
+      for (const listener of this.listeners) {
+        try {
+          listener(checkpoint);
+        } catch {
+          // a listener never affects the commit or its acknowledgements
+        }
+      }
       accepted.forEach((a, i) => a.pending.resolve({ index: previousSize + i, entry: a.entry, loggedAt, checkpoint }));
     } catch (error) {
       // Nothing of this batch is acknowledged.

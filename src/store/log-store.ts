@@ -55,6 +55,16 @@ export type AnySQLiteDatabase = BaseSQLiteDatabase<'sync' | 'async', unknown, Re
 
 /** SQLite's default limit is 32,766 bound parameters per statement; entries use 2 per row. */
 const ROWS_PER_INSERT = 4096;
+/** SQLite's default limit of bound parameters per statement (D1 allows far fewer: the driver passes its own). */
+export const SQLITE_MAX_PARAMETERS = 32_766;
+
+/** Splits rows into chunks whose insert binds at most `maxParameters` (`columns` per row). */
+export function chunkRows<T>(rows: readonly T[], columns: number, maxParameters: number, maxRows = Infinity): T[][] {
+  const size = Math.max(1, Math.min(maxRows, Math.floor(maxParameters / columns)));
+  const chunks: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
+  return chunks;
+}
 
 function toBytes(value: Uint8Array | ArrayBuffer | number[]): Uint8Array {
   if (value instanceof Uint8Array) return value;
@@ -112,20 +122,23 @@ export async function selectEntries(db: AnySQLiteDatabase, start: number, end: n
 }
 
 /** The write statements of a commit, in order, for the driver to run atomically. */
-export function commitStatements(db: AnySQLiteDatabase, commit: LogCommit): IndexWrite[] {
+export function commitStatements(
+  db: AnySQLiteDatabase,
+  commit: LogCommit,
+  { maxParameters = SQLITE_MAX_PARAMETERS }: { maxParameters?: number } = {},
+): IndexWrite[] {
   const statements: IndexWrite[] = [];
-  for (let i = 0; i < commit.entries.length; i += ROWS_PER_INSERT) {
-    const rows = commit.entries
-      .slice(i, i + ROWS_PER_INSERT)
-      .map((data, j) => ({ idx: commit.previousSize + i + j, data: buffer(data) }));
+  const entryRows = commit.entries.map((data, i) => ({ idx: commit.previousSize + i, data: buffer(data) }));
+  for (const rows of chunkRows(entryRows, 2, maxParameters, ROWS_PER_INSERT)) {
     // A plain INSERT: an index that already exists (another sequencer won the race) aborts the whole commit.
     statements.push(db.insert(logEntries).values(rows));
   }
-  if (commit.tiles.length > 0) {
+  const tileRows = commit.tiles.map((t) => ({ level: t.level, idx: t.index, data: buffer(t.data) }));
+  for (const rows of chunkRows(tileRows, 3, maxParameters)) {
     statements.push(
       db
         .insert(logTiles)
-        .values(commit.tiles.map((t) => ({ level: t.level, idx: t.index, data: buffer(t.data) })))
+        .values(rows)
         .onConflictDoUpdate({ target: [logTiles.level, logTiles.idx], set: { data: sql`excluded.data` } }),
     );
   }

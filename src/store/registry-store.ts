@@ -14,7 +14,7 @@ import {
   usedTokens,
 } from '../../schema/tables.js';
 import type { KeyRecord } from '../core/keys.js';
-import type { AnySQLiteDatabase, IndexWrite, StoredCheckpoint } from './log-store.js';
+import { chunkRows, SQLITE_MAX_PARAMETERS, type AnySQLiteDatabase, type IndexWrite, type StoredCheckpoint } from './log-store.js';
 
 export type IssuerRow = typeof issuers.$inferSelect;
 export type IssuerKeyRow = typeof issuerKeys.$inferSelect;
@@ -57,7 +57,11 @@ export function keyRecord(row: IssuerKeyRow): KeyRecord {
 }
 
 export class RegistryStore {
-  constructor(readonly db: AnySQLiteDatabase) {}
+  constructor(
+    readonly db: AnySQLiteDatabase,
+    /** Bound parameters per statement the driver allows (D1: 100); multi-row inserts are split to fit. */
+    private readonly maxParameters = SQLITE_MAX_PARAMETERS,
+  ) {}
 
   // --- reads -------------------------------------------------------------------------------------------------
 
@@ -106,8 +110,10 @@ export class RegistryStore {
   async entriesAt(indices: readonly number[]): Promise<Map<number, Uint8Array>> {
     const out = new Map<number, Uint8Array>();
     if (indices.length === 0) return out;
-    const rows = await this.db.select().from(logEntries).where(inArray(logEntries.idx, [...indices]));
-    for (const row of rows) out.set(row.idx, bytes(row.data));
+    for (const chunk of chunkRows([...new Set(indices)], 1, this.maxParameters)) {
+      const rows = await this.db.select().from(logEntries).where(inArray(logEntries.idx, chunk));
+      for (const row of rows) out.set(row.idx, bytes(row.data));
+    }
     return out;
   }
 
@@ -206,12 +212,10 @@ export class RegistryStore {
   ): IndexWrite[] {
     const writes: IndexWrite[] = [this.db.insert(certificates).values({ ...row, lastLeafHash: buffer(row.lastLeafHash) })];
     const key = { issuer: row.issuer, number: row.number };
-    if (models.length > 0) {
-      writes.push(this.db.insert(certificateModels).values([...new Set(models)].map((digest) => ({ digest, ...key }))));
-    }
-    if (standards.length > 0) {
-      writes.push(this.db.insert(certificateStandards).values([...new Set(standards)].map((standard) => ({ standard, ...key }))));
-    }
+    const modelRows = [...new Set(models)].map((digest) => ({ digest, ...key }));
+    for (const rows of chunkRows(modelRows, 3, this.maxParameters)) writes.push(this.db.insert(certificateModels).values(rows));
+    const standardRows = [...new Set(standards)].map((standard) => ({ standard, ...key }));
+    for (const rows of chunkRows(standardRows, 3, this.maxParameters)) writes.push(this.db.insert(certificateStandards).values(rows));
     return writes;
   }
 

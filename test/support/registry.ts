@@ -11,9 +11,18 @@ export function tempDir(prefix = 'certrail-'): { path: string; remove(): void } 
 
 export type TestServer = Awaited<ReturnType<typeof startNodeServer>> & { url: string; dir: string };
 
-/** Starts a registry on 127.0.0.1 with an ephemeral port, its database and keys in `dir`. */
+/**
+ * Starts a registry on 127.0.0.1 with an ephemeral port, its database and keys in `dir`. With
+ * CERTRAIL_TEST_TARGET=worker (`npm run test:worker`) it is the Workers entry under `wrangler dev` instead
+ * (test/support/worker.ts), which offers the HTTP surface only: url, config, registryKey, sequencer.append, close.
+ */
 export async function startTestServer(dir: string, overrides: Partial<NodeOptions> = {}): Promise<TestServer> {
   const baseUrl = 'http://certrail.test';
+  if (process.env.CERTRAIL_TEST_TARGET === 'worker') {
+    const { startWorkerServer } = await import('./worker.js');
+    const worker = await startWorkerServer(dir, { baseUrl, ...overrides });
+    return worker as unknown as TestServer;
+  }
   const server = await startNodeServer({
     host: '127.0.0.1',
     port: 0,

@@ -1,0 +1,324 @@
+// Shared parts of the API benchmark (scripts/bench/api.ts) and its bulk builder (api-bulk.ts): the benchmark's
+// certificates, a fast client-side signer that produces the same bytes as signDataIntegrity, a keep-alive HTTP load
+// client on node:http, percentiles, /proc readings of the server child, and a CPU-profile summariser.
+import { createHash, createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { certificateIdOf } from '../../src/core/credential.js';
+import { dataIntegrityHash, signDataIntegrity } from '../../src/core/data-integrity.js';
+import { canonicalize } from '../../src/core/jcs.js';
+import type { JsonObject } from '../../src/core/json.js';
+import { toMultibase } from '../../src/core/multibase.js';
+import { exampleCertificate } from '../../test/support/examples.js';
+
+/** The certification body every benchmark certificate belongs to. */
+export const BENCH_ISSUER = 'bench-cb';
+export const BENCH_KEY_ID = 'key-1';
+/** The registry's public base URL in the benchmark (certificate ids and the JWT audience derive from it). */
+export const BENCH_BASE_URL = 'https://bench.certrail.example';
+
+/** Certificate numbers are BENCH-0000001, BENCH-0000002, … so the verify phase can pick any of them at random. */
+export function certificateNumber(n: number): string {
+  return `BENCH-${String(n).padStart(7, '0')}`;
+}
+
+/** Validity and surveillance dates shared by every certificate of a run, so that each verdict is `valid: true`. */
+export interface CertificateDates {
+  validFrom: string;
+  validUntil: string;
+  firstDueBy: string;
+  /** The proof's `created`. */
+  created: string;
+}
+
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export function certificateDates(now: number): CertificateDates {
+  return { validFrom: iso(now - YEAR_MS), validUntil: iso(now + 2 * YEAR_MS), firstDueBy: iso(now + YEAR_MS / 2), created: iso(now) };
+}
+
+/**
+ * Certificate n (unsigned): the realistic example certificate of the tests (~1.9 kB signed) with its own number, id,
+ * organization and a model digest of its own, valid for three years and with surveillance current.
+ */
+export function benchCertificate(baseUrl: string, n: number, dates: CertificateDates): JsonObject {
+  const number = certificateNumber(n);
+  const digest = createHash('sha256').update(`bench model ${n}`).digest('hex');
+  return exampleCertificate(baseUrl, BENCH_ISSUER, number, {
+    validFrom: dates.validFrom,
+    validUntil: dates.validUntil,
+    credentialSubject: {
+      organization: { name: `Bench Organization ${n % 10_000}` },
+      models: [
+        { name: `model-${n}.safetensors`, digest: `sha256:${digest}`, serialization: { method: 'file', hashType: 'sha256' } },
+      ],
+      certificate: { surveillance: { intervalMonths: 12, firstDueBy: dates.firstDueBy } },
+    },
+  });
+}
+
+/** RFC 8410 PKCS#8 prefix of an Ed25519 private key; the 32-byte seed follows. */
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * Signs certificates as the CB's CLI would (eddsa-jcs-2022), with one imported node:crypto key instead of one
+ * WebCrypto import per signature. Ed25519 is deterministic, so the output is byte for byte that of signDataIntegrity
+ * with the same options; `selfCheck` proves it on a document before the benchmark relies on it.
+ */
+export class CertificateSigner {
+  private readonly key: KeyObject;
+  private readonly proofBase: JsonObject;
+
+  constructor(
+    private readonly seed: Uint8Array,
+    private readonly verificationMethod: string,
+    private readonly created: string,
+  ) {
+    this.key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
+    this.proofBase = { type: 'DataIntegrityProof', cryptosuite: 'eddsa-jcs-2022', created, verificationMethod, proofPurpose: 'assertionMethod' };
+  }
+
+  sign(document: JsonObject): JsonObject {
+    const proof: JsonObject = { ...this.proofBase };
+    const context = document['@context'];
+    if (context !== undefined) proof['@context'] = context;
+    const signature = nodeSign(null, dataIntegrityHash(document, proof), this.key);
+    return { ...document, proof: { ...proof, proofValue: toMultibase(new Uint8Array(signature)) } };
+  }
+
+  async selfCheck(document: JsonObject): Promise<void> {
+    const reference = await signDataIntegrity(document, { seed: this.seed, verificationMethod: this.verificationMethod, created: this.created });
+    if (canonicalize(reference) !== canonicalize(this.sign(document))) throw new Error('CertificateSigner differs from signDataIntegrity');
+  }
+}
+
+/** The certificate id (verify URL) of certificate n. */
+export function benchCertificateId(baseUrl: string, n: number): string {
+  return certificateIdOf(baseUrl, BENCH_ISSUER, certificateNumber(n));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTTP load client
+
+export interface HttpRequestSpec {
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  body: string;
+}
+
+/** One request over `agent` (keep-alive), the whole response body read. */
+export function httpRequest(agent: Agent, port: number, spec: HttpRequestSpec): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const headers = spec.body === undefined ? spec.headers : { ...spec.headers, 'content-length': String(Buffer.byteLength(spec.body)) };
+    const req = request({ host: '127.0.0.1', port, method: spec.method, path: spec.path, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(spec.body);
+  });
+}
+
+export interface LoadOptions {
+  port: number;
+  /** Concurrent clients: each keeps one request in flight on its own keep-alive connection. */
+  clients: number;
+  /** The i-th request (0-based); null ends the run. */
+  next(i: number): HttpRequestSpec | null;
+  /** Null when the response is what was expected, else why not (counted as an error). */
+  check(response: HttpResponse, i: number): string | null;
+  /** Stop starting requests after this many milliseconds (runs until `next` returns null otherwise). */
+  durationMs?: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  /** The first few error descriptions, for the log. */
+  errorSamples: string[];
+  seconds: number;
+  /** Per request, ms, in completion order. */
+  latencies: Float64Array;
+  /** CPU seconds this (client) process used during the run. */
+  clientCpuSeconds: number;
+}
+
+/** Closed-loop load: `clients` workers, each sending its next request as soon as the previous one is answered. */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: options.clients, maxFreeSockets: options.clients });
+  const latencies: number[] = [];
+  const errorSamples: string[] = [];
+  let errors = 0;
+  let counter = 0;
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  const deadline = options.durationMs === undefined ? Number.POSITIVE_INFINITY : start + options.durationMs;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      if (performance.now() >= deadline) return;
+      const i = counter++;
+      const spec = options.next(i);
+      if (spec === null) return;
+      const t0 = performance.now();
+      let problem: string | null;
+      try {
+        const response = await httpRequest(agent, options.port, spec);
+        latencies.push(performance.now() - t0);
+        problem = options.check(response, i);
+      } catch (error) {
+        latencies.push(performance.now() - t0);
+        problem = `request failed: ${error instanceof Error ? error.message : String(error)}`;
+      }
+      if (problem !== null) {
+        errors++;
+        if (errorSamples.length < 5) errorSamples.push(`#${i} ${spec.method} ${spec.path}: ${problem}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.clients }, worker));
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  agent.destroy();
+  return { requests: latencies.length, errors, errorSamples, seconds, latencies: Float64Array.from(latencies), clientCpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+/** Nearest-rank percentile (p in [0, 100]) of already sorted values. */
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+export interface LatencySummary {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export function summarize(latencies: Float64Array): LatencySummary {
+  const sorted = Float64Array.from(latencies).sort();
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return {
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN,
+    mean: sorted.length > 0 ? sum / sorted.length : Number.NaN,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The server child, seen from /proc
+
+/** VmRSS and VmHWM (peak) of a process, bytes; null off Linux or once it has exited. */
+export function processMemory(pid: number): { rss: number; hwm: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+    return { rss: field('VmRSS'), hwm: field('VmHWM') };
+  } catch {
+    return null;
+  }
+}
+
+/** User + system CPU seconds a process has used so far (/proc/<pid>/stat, USER_HZ = 100); 0 off Linux. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the comm field: state is fields[0], utime is field 14 of the full line (fields[11]), stime fields[12].
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// CPU profiles (node --cpu-prof) of the server child
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  children?: number[];
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+export interface ProfileRow {
+  /** `name (file:line)`, the file relative to the repository where it is inside it. */
+  name: string;
+  /** Share of all samples with this function on top of the stack. */
+  self: number;
+  /** Share of all samples with this function anywhere on the stack. */
+  total: number;
+}
+
+/** The functions with the most self time, and the heaviest inclusive ones, of a .cpuprofile file. */
+export function summarizeProfile(path: string, root: string, top = 15): { self: ProfileRow[]; total: ProfileRow[]; seconds: number } {
+  const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
+  const parent = new Map<number, number>();
+  const byId = new Map<number, ProfileNode>();
+  for (const node of profile.nodes) {
+    byId.set(node.id, node);
+    for (const child of node.children ?? []) parent.set(child, node.id);
+  }
+  const label = (node: ProfileNode): string => {
+    const { functionName, url, lineNumber } = node.callFrame;
+    let file = url.replace(/^file:\/\//, '');
+    if (file.startsWith(`${root}/`)) file = file.slice(root.length + 1);
+    file = file.replace(/^.*\/node_modules\//, '');
+    return file === '' ? functionName || '(anonymous)' : `${functionName || '(anonymous)'} (${file}:${lineNumber + 1})`;
+  };
+  const self = new Map<string, number>();
+  const total = new Map<string, number>();
+  let all = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const delta = profile.timeDeltas[i] ?? 0;
+    all += delta;
+    let id: number | undefined = profile.samples[i];
+    const seen = new Set<string>();
+    let first = true;
+    while (id !== undefined) {
+      const node = byId.get(id);
+      if (!node) break;
+      const name = label(node);
+      if (first) self.set(name, (self.get(name) ?? 0) + delta);
+      first = false;
+      if (!seen.has(name)) {
+        seen.add(name);
+        total.set(name, (total.get(name) ?? 0) + delta);
+      }
+      id = parent.get(id);
+    }
+  }
+  const rows = (map: Map<string, number>): ProfileRow[] =>
+    [...map]
+      .map(([name, t]) => ({ name, self: (self.get(name) ?? 0) / all, total: (total.get(name) ?? 0) / all }))
+      .sort((a, b) => (map === self ? b.self - a.self : b.total - a.total))
+      .slice(0, top);
+  const skip = new Set(['(root)', '(program)', '(idle)', '(garbage collector)']);
+  return {
+    self: rows(self),
+    total: rows(new Map([...total].filter(([name]) => !skip.has(name)))),
+    seconds: (profile.endTime - profile.startTime) / 1e6,
+  };
+}
