@@ -221,6 +221,7 @@ async function main(): Promise<void> {
     const handle = openSqlite(dbPath);
     const sequencer = await LogSequencer.open({ store: createSqliteLogStore(handle), signer: logKey, origin, maxBatch: 1024, maxDelayMs: 2 });
     const buildSeconds = await appendAll(sequencer, generator, ENTRIES, 'build');
+    const built = { ...generator.counts };
     handle.sqlite.close();
     const logBytes = fileSize(dbPath);
     process.stderr.write(`built ${ENTRIES} entries in ${buildSeconds.toFixed(1)} s; ${(logBytes / MB).toFixed(0)} MB\n`);
@@ -254,8 +255,8 @@ npx tsx scripts/bench/monitor.ts --entries ${ENTRIES} --events ${EVENTS}${opts.w
 Machine: ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 1024 ** 3)} GB RAM, Node ${process.version}, Linux ${release()}; files in ${base}.
 
 **The log.** ${fmt(ENTRIES)} real Certrail entries built through the Sequencer (batches of 1024) in ${buildSeconds.toFixed(0)} s: one issuer
-registration and one key entry signed by the registry key, then ${fmt(generator.counts.certificates)} certificates (~1.4 kB each, signed
-eddsa-jcs-2022 by the CB key) each followed by ${EVENTS} chained status events (~0.6 kB; ${fmt(generator.counts.events)} in all),
+registration and one key entry signed by the registry key, then ${fmt(built.certificates)} certificates (~1.4 kB each, signed
+eddsa-jcs-2022 by the CB key) each followed by ${EVENTS} chained status events (~0.6 kB; ${fmt(built.events)} in all),
 interleaved in blocks of ${BLOCK} certificates. Database ${(logBytes / MB).toFixed(0)} MB. The registry serves it from the same
 machine over loopback HTTP (\`startNodeServer\` in the benchmark process), so server and monitor share the 2 cores.
 

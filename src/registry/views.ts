@@ -22,7 +22,14 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 import { keyInvalidFrom, keyValidityError, type KeyRecord } from '../core/keys.js';
 import { leafHash } from '../core/merkle.js';
 import { encodeMultikey } from '../core/multibase.js';
-import { certificateFacts, certificateState, statusInputOf, type CertificateState } from '../core/status.js';
+import {
+  certificateFacts,
+  certificateState,
+  statusInputOf,
+  type CertificateState,
+  type StatusCertificate,
+  type StatusEvent,
+} from '../core/status.js';
 import { check, stateChecks, verdictOf, type Check, type Verdict } from '../core/verdict.js';
 import type { LogReader } from '../log/reader.js';
 import { keyRecord, type CertificateRow, type CertificateSearch, type Lifecycle, type RegistryStore } from '../store/registry-store.js';
@@ -61,8 +68,18 @@ export const MAX_BATCH = 1000;
 export const MAX_PAGE = 100;
 
 const SIGNATURE_CACHE_SIZE = 100_000;
+const HISTORY_CACHE_SIZE = 10_000;
+
+type CertificateHistory = Omit<CertificateView, 'state' | 'verdict'> & {
+  version: string;
+  facts: StatusCertificate;
+  inputs: StatusEvent[];
+  checks: Check[];
+};
 
 export class RegistryViews {
+  /** Time-independent parts of certificate views (see view()). */
+  private readonly histories = new Map<string, CertificateHistory>();
   /** Verified (entry index, key id) pairs: an entry's bytes and a key's public bytes never change. */
   private readonly verified = new Map<string, boolean>();
 
@@ -77,12 +94,32 @@ export class RegistryViews {
     return row ? this.view(row, now) : null;
   }
 
+  /**
+   * A certificate's view at `now`. Everything but its status depends only on logged entries and the issuer's key
+   * history, so that part is memoized per certificate, keyed by the head of its event chain and its issuer's key
+   * revocations; only status and the time-dependent checks are computed per request.
+   */
   private async view(row: CertificateRow, now: number): Promise<CertificateView> {
+    const keyRows = await this.store.keysOf(row.issuer);
+    const version = `${row.lastIndex} ${keyRows.map((k) => `${k.keyId}:${k.revokedIndex ?? ''}`).join(',')}`;
+    const cacheKey = `${row.issuer}/${row.number}`;
+    let history = this.histories.get(cacheKey);
+    if (!history || history.version !== version) {
+      history = { version, ...(await this.history(row, keyRows)) };
+      if (history.checks.every((c) => c.ok)) {
+        if (this.histories.size >= HISTORY_CACHE_SIZE) this.histories.clear();
+        this.histories.set(cacheKey, history);
+      }
+    }
+    const state = certificateState(history.facts, history.inputs, now);
+    const { facts: _facts, inputs: _inputs, checks, version: _version, ...view } = history;
+    return { ...view, state, verdict: verdictOf([...checks, ...stateChecks(state)], state) };
+  }
+
+  /** The time-independent part of a view: the logged documents and the signature, key, log and chain checks. */
+  private async history(row: CertificateRow, keyRows: Awaited<ReturnType<RegistryStore['keysOf']>>) {
     const eventIndices = await this.store.eventIndices(row.issuer, row.number);
-    const [entries, keyRows] = await Promise.all([
-      this.store.entriesAt([row.issuedIndex, ...eventIndices]),
-      this.store.keysOf(row.issuer),
-    ]);
+    const entries = await this.store.entriesAt([row.issuedIndex, ...eventIndices]);
     const keys = new Map(keyRows.map((k) => [k.keyId, keyRecord(k)]));
     const issuedBytes = entries.get(row.issuedIndex);
     if (!issuedBytes) throw new RegistryError('log-integrity', `entry ${row.issuedIndex} is missing`);
@@ -122,8 +159,6 @@ export class RegistryViews {
     checks.push(
       check('events', problems.length === 0, problems.length === 0 ? `${events.length} event(s), signed and chained` : problems.join('; ')),
     );
-    const state = certificateState(certificateFacts(credential), inputs, now);
-    checks.push(...stateChecks(state));
     return {
       id: credential.id,
       issuer: row.issuer,
@@ -131,10 +166,12 @@ export class RegistryViews {
       issued: { index: issued.index, loggedAt: issued.loggedAt, leafHash: toHex(issued.leafHash) },
       credential: issuedEntry.body,
       events,
-      state,
-      verdict: verdictOf(checks, state),
+      facts: certificateFacts(credential),
+      inputs,
+      checks,
     };
   }
+
 
   /**
    * The offline bundle of a certificate (DESIGN §Formats): its issuer's registration and key entries, its issuance

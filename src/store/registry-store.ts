@@ -57,11 +57,29 @@ export function keyRecord(row: IssuerKeyRow): KeyRecord {
 }
 
 export class RegistryStore {
+  /** The verification path's queries, prepared once (parsing SQL on every request was a measurable cost). */
+  private readonly prepared;
+
   constructor(
     readonly db: AnySQLiteDatabase,
     /** Bound parameters per statement the driver allows (D1: 100); multi-row inserts are split to fit. */
     private readonly maxParameters = SQLITE_MAX_PARAMETERS,
-  ) {}
+  ) {
+    this.prepared = {
+      certificate: db
+        .select()
+        .from(certificates)
+        .where(and(eq(certificates.issuer, sql.placeholder('issuer')), eq(certificates.number, sql.placeholder('number'))))
+        .limit(1)
+        .prepare(),
+      keysOf: db
+        .select()
+        .from(issuerKeys)
+        .where(eq(issuerKeys.issuer, sql.placeholder('issuer')))
+        .orderBy(asc(issuerKeys.addedIndex))
+        .prepare(),
+    };
+  }
 
   // --- reads -------------------------------------------------------------------------------------------------
 
@@ -75,7 +93,7 @@ export class RegistryStore {
   }
 
   async keysOf(issuer: string): Promise<IssuerKeyRow[]> {
-    return this.db.select().from(issuerKeys).where(eq(issuerKeys.issuer, issuer)).orderBy(asc(issuerKeys.addedIndex));
+    return this.prepared.keysOf.all({ issuer });
   }
 
   async key(issuer: string, keyId: string): Promise<IssuerKeyRow | null> {
@@ -88,11 +106,7 @@ export class RegistryStore {
   }
 
   async certificate(issuer: string, number: string): Promise<CertificateRow | null> {
-    const rows = await this.db
-      .select()
-      .from(certificates)
-      .where(and(eq(certificates.issuer, issuer), eq(certificates.number, number)))
-      .limit(1);
+    const rows = await this.prepared.certificate.all({ issuer, number });
     return rows[0] ?? null;
   }
 
