@@ -1,21 +1,10 @@
-// The certrail command: one sub-command per file under src/cli, dispatched here. Exit codes: 0 success, 1 a negative
+// The certrail command: one sub-command per file under src/cli, dispatched here and loaded only when it runs (a
+// client command does not load the server). Exit codes: 0 success, 1 a negative
 // answer (verify, status: not valid; import: some rows failed), 2 usage or runtime error.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { optionsFromEnv, startNodeServer } from '../node.js';
 import { ISSUER_SLUG, KEY_ID } from '../core/credential.js';
 import { encodeMultikey } from '../core/multibase.js';
-import { startDemo } from '../node.js';
-import { eventCommand } from './event.js';
-import { exportCommand } from './export.js';
-import { importCommand } from './import.js';
-import { issueCommand } from './issue.js';
-import { issuerCommand } from './issuer.js';
-import { modelCommand } from './model.js';
-import { statusCommand } from './status.js';
-import { verifyCommand } from './verify.js';
-import { monitorCommand } from './monitor.js';
-import { witnessCommand } from './witness.js';
 import { createKeyFile } from './keyfile.js';
 
 const USAGE = `certrail <command> [options]
@@ -61,6 +50,7 @@ async function keygen(args: string[]): Promise<void> {
     args,
     options: { name: { type: 'string' }, out: { type: 'string' }, issuer: { type: 'string' }, 'key-id': { type: 'string' } },
   });
+  const { optionsFromEnv } = await import('../node.js');
   const env = optionsFromEnv();
   if (values.issuer !== undefined) {
     // A certification body's signing key: named <slug>.<keyId> like the registry's managed keys.
@@ -85,6 +75,7 @@ async function keygen(args: string[]): Promise<void> {
 }
 
 async function serveCommand(): Promise<void> {
+  const { optionsFromEnv, startDemo, startNodeServer } = await import('../node.js');
   const options = optionsFromEnv();
   const server = await startNodeServer(options);
   await startDemo(server);
@@ -101,25 +92,25 @@ async function main(argv: string[]): Promise<number> {
       await keygen(rest);
       return 0;
     case 'issuer':
-      return issuerCommand(rest);
+      return (await import('./issuer.js')).issuerCommand(rest);
     case 'verify':
-      return verifyCommand(rest);
+      return (await import('./verify.js')).verifyCommand(rest);
     case 'status':
-      return statusCommand(rest);
+      return (await import('./status.js')).statusCommand(rest);
     case 'issue':
-      return issueCommand(rest);
+      return (await import('./issue.js')).issueCommand(rest);
     case 'event':
-      return eventCommand(rest);
+      return (await import('./event.js')).eventCommand(rest);
     case 'import':
-      return importCommand(rest);
+      return (await import('./import.js')).importCommand(rest);
     case 'model':
-      return modelCommand(rest);
+      return (await import('./model.js')).modelCommand(rest);
     case 'export':
-      return exportCommand(rest);
+      return (await import('./export.js')).exportCommand(rest);
     case 'witness':
-      return witnessCommand(rest);
+      return (await import('./witness.js')).witnessCommand(rest);
     case 'monitor':
-      return monitorCommand(rest);
+      return (await import('./monitor.js')).monitorCommand(rest);
     case undefined:
     case 'help':
     case '--help':
