@@ -782,19 +782,38 @@ function machineSection(m: Machine): string {
   ].join('\n');
 }
 
-/** Replaces the "Log (foundation)" section of the file (up to the next `## ` heading), creating the file if needed. */
+const BEGIN = '<!-- log:begin -->';
+/** Hand-written findings below the generated tables start at this marker; --write keeps them. */
+const NOTES = '<!-- log:notes -->';
+const END = '<!-- log:end -->';
+
+/**
+ * Replaces the generated part of the "Log (foundation)" section, between `<!-- log:begin -->` and `<!-- log:notes -->`
+ * (or `<!-- log:end -->`), keeping hand-written notes and every other section. Creates the file, or the section at its
+ * end, when missing; a section written without markers is replaced up to the next heading or marker.
+ */
 function writeReport(path: string, body: string, m: Machine): void {
-  const section = `${SECTION}\n\n${body.trimEnd()}\n`;
+  const generated = `${SECTION}\n\n${body.trimEnd()}\n`;
   let text = existsSync(path)
     ? readFileSync(path, 'utf8')
     : `# Performance\n\nMeasured results of the benchmarks under \`scripts/bench/\`, one section per benchmark.\n\n${machineSection(m)}\n`;
-  const start = text.indexOf(`${SECTION}\n`);
-  if (start < 0) {
-    text = `${text.trimEnd()}\n\n${section}`;
+  const begin = text.indexOf(BEGIN);
+  const end = text.indexOf(END);
+  if (begin >= 0 && end > begin) {
+    const inner = text.slice(begin + BEGIN.length, end);
+    const notesAt = inner.indexOf(NOTES);
+    const notes = notesAt >= 0 ? `\n${inner.slice(notesAt).trimEnd()}\n` : '';
+    text = `${text.slice(0, begin)}${BEGIN}\n${generated}${notes}${text.slice(end)}`;
   } else {
-    const nextHeading = text.slice(start + SECTION.length).search(/\n## /);
-    const end = nextHeading < 0 ? text.length : start + SECTION.length + nextHeading + 1;
-    text = `${text.slice(0, start)}${section}${end < text.length ? `\n${text.slice(end)}` : ''}`;
+    const block = `${BEGIN}\n${generated}${END}\n`;
+    const start = text.indexOf(`${SECTION}\n`);
+    if (start < 0) {
+      text = `${text.trimEnd()}\n\n${block}`;
+    } else {
+      const after = text.slice(start + SECTION.length).search(/\n(## |<!-- )/);
+      const rest = after < 0 ? '' : text.slice(start + SECTION.length + after + 1);
+      text = `${text.slice(0, start)}${block}${rest ? `\n${rest}` : ''}`;
+    }
   }
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);
