@@ -647,8 +647,8 @@ function report(r: Results): string {
   lines.push(
     '### Targets',
     '',
-    'Verdicts are on wall-clock time. CPU time is the benchmark process\'s own (all threads), which other processes on the ' +
-      'machine hardly change; "other processes" is how many cores they kept busy during the measurement.',
+    'Verdicts are on wall-clock time. CPU time is the benchmark process\'s own (all threads). "Other processes" is how ' +
+      'many cores the rest of the machine kept busy during the measurement; above about 0.3 the wall-clock figures understate the code.',
     '',
     '| Measure | Result | Target | | CPU time | Other processes |',
     '|---|---:|---:|---|---:|---:|',

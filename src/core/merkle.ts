@@ -21,9 +21,19 @@ export function leafHash(entry: Uint8Array): Uint8Array {
   return sha256(concatBytes(LEAF_PREFIX, entry));
 }
 
+/**
+ * The input buffer of nodeHash, reused: interior hashing is the hottest loop of proofs and tiles, and SHA-256 reads
+ * its input synchronously without keeping it, so one 65-byte scratch array spares an allocation per node.
+ */
+const nodeInput = new Uint8Array(1 + 2 * HASH_SIZE);
+nodeInput[0] = 0x01;
+
 /** RFC 9162 §2.1.1: interior node = SHA-256(0x01 || left || right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256(concatBytes(NODE_PREFIX, left, right));
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) return sha256(concatBytes(NODE_PREFIX, left, right));
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 1 + HASH_SIZE);
+  return sha256(nodeInput);
 }
 
 /** RFC 9162 §2.1.1: MTH({}) = SHA-256() of the empty string. */

@@ -68,7 +68,8 @@ export const MAX_BATCH = 1000;
 export const MAX_PAGE = 100;
 
 const SIGNATURE_CACHE_SIZE = 100_000;
-const HISTORY_CACHE_SIZE = 10_000;
+/** Bounded so the memo stays small (a history holds the parsed credential and events, tens of KB in V8). */
+const HISTORY_CACHE_SIZE = 1_000;
 
 type CertificateHistory = Omit<CertificateView, 'state' | 'verdict'> & {
   version: string;
