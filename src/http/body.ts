@@ -2,6 +2,7 @@
 // strict parser (duplicate keys, lone surrogates and integers beyond 2^53 are refused).
 import type { Context } from 'hono';
 import { RegistryError } from '../core/errors.js';
+import { concatBytes } from '../core/bytes.js';
 import { parseJsonBytes, type JsonValue } from '../core/json.js';
 
 /** A certificate or event is at most 64 KiB; a batch at most 1 MiB (DESIGN limits, documented in the README). */
@@ -13,10 +14,21 @@ export async function readJson(c: Context, limit: number): Promise<JsonValue> {
   if (!/^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
     throw new RegistryError('unsupported-media-type', 'the body must be application/json');
   }
-  const declared = Number(c.req.header('content-length') ?? '0');
-  if (declared > limit) throw new RegistryError('payload-too-large', `the body exceeds ${limit} bytes`);
-  const body = c.req.raw.body;
-  if (!body) throw new RegistryError('bad-json', 'the body is empty');
+  const bytes = await readLimited(c.req.raw, limit);
+  if (bytes === null) throw new RegistryError('payload-too-large', `the body exceeds ${limit} bytes`);
+  if (bytes.length === 0) throw new RegistryError('bad-json', 'the body is empty');
+  return parseJsonBytes(bytes);
+}
+
+/**
+ * A request body of at most `limit` bytes, or null when it is larger: the declared Content-Length is checked first,
+ * and a streamed body is cancelled as soon as it passes the limit, so no more than `limit` bytes are ever buffered.
+ */
+export async function readLimited(request: Request, limit: number): Promise<Uint8Array | null> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > limit) return null;
+  const body = request.body;
+  if (!body) return new Uint8Array(0);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -26,15 +38,9 @@ export async function readJson(c: Context, limit: number): Promise<JsonValue> {
     total += value.length;
     if (total > limit) {
       await reader.cancel();
-      throw new RegistryError('payload-too-large', `the body exceeds ${limit} bytes`);
+      return null;
     }
     chunks.push(value);
   }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return parseJsonBytes(bytes);
+  return concatBytes(...chunks);
 }
