@@ -230,7 +230,6 @@ async function httpConsistent(
   return verifyConsistency(from.size, to.size, from.root, to.root, body.proof.map(fromBase64));
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -4,7 +4,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { toMillis } from '../core/credential.js';
 import { RegistryError } from '../core/errors.js';
-import { ProblemError, UsageError } from './issuer.js';
+import { UsageError } from './issuer.js';
+import { ProblemError } from './registry-client.js';
 
 export interface Io {
   env: NodeJS.ProcessEnv;

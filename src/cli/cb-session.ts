@@ -18,9 +18,8 @@ import { leafHash, verifyInclusion } from '../core/merkle.js';
 import { encodeMultikey } from '../core/multibase.js';
 import { openNote, parseSignerKey, parseVerifierKey } from '../core/note.js';
 import { parseTlogProof } from '../core/tlog-proof.js';
-import { ProblemError } from './issuer.js';
 import { readKeyFile } from './keyfile.js';
-import { problemCode, RegistryClient, UnreachableError, type WellKnown } from './registry-client.js';
+import { ProblemError, problemCode, RegistryClient, UnreachableError, type WellKnown } from './registry-client.js';
 import { mintToken } from './token.js';
 
 export interface CbKey {

@@ -16,19 +16,19 @@
 // - the key is an active key of the issuer in the registry's JWKS, so relying parties can verify the output.
 // The CB key never leaves this process. Exit codes: 0 success, 2 usage error, an unreachable registry, a problem
 // answer or a refused check.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { certificateSchema, KEY_ID, parseDocument, splitCertificateId, splitVerificationMethod, type Certificate } from '../core/credential.js';
+import { certificateSchema, parseDocument, splitCertificateId, splitVerificationMethod, type Certificate } from '../core/credential.js';
 import { verifyDataIntegrity } from '../core/data-integrity.js';
 import { RegistryError } from '../core/errors.js';
 import { canonicalize } from '../core/jcs.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
+import { isJsonObject, type JsonObject } from '../core/json.js';
 import { decodeMultikey } from '../core/multibase.js';
-import { parseSignerKey } from '../core/note.js';
 import { optionsFromEnv } from '../node.js';
-import { ProblemError, registryUrlFrom, UsageError } from './issuer.js';
-import { readKeyFile } from './keyfile.js';
+import { readCbKeyFile, type CbKey } from './cb-session.js';
+import { UsageError } from './issuer.js';
+import { parseCertificateRef, RegistryClient, registryUrlFor } from './registry-client.js';
 import { SIGSTORE_BUNDLE_MEDIA_TYPE, sigstoreBundleOf } from './sigstore.js';
 import { VC_JWT_MEDIA_TYPE, vcJwtOf } from './vc-jwt.js';
 
@@ -71,64 +71,18 @@ interface Io {
   err: (line: string) => void;
 }
 
-interface CertificateTarget {
-  issuer: string;
-  number: string;
-  /** The full certificate id when the user gave one. */
-  id: string | null;
-  baseUrl: string | null;
-}
-
-/** A certificate id (verify URL) or the short form SLUG/NUMBER. */
-export function parseCertificateTarget(text: string): CertificateTarget {
-  const full = splitCertificateId(text);
-  if (full !== null) return { issuer: full.issuer, number: full.number, id: text, baseUrl: full.baseUrl };
-  const short = splitCertificateId(`http://x/v/${text}`);
-  if (short !== null) return { issuer: short.issuer, number: short.number, id: null, baseUrl: null };
-  throw new UsageError(`"${text}" is not a certificate id (<base>/v/<issuer>/<number>) nor <issuer>/<number>\n\n${HELP}`);
-}
-
-async function getJson(registry: string, path: string): Promise<JsonValue> {
-  let res: Response;
+/** The CB key of the issuer, from a file made by `certrail keygen --issuer`; refuses another issuer's key. */
+async function readIssuerKey(path: string, slug: string): Promise<CbKey & { path: string }> {
+  let key: CbKey;
   try {
-    res = await fetch(`${registry}${path}`, { headers: { accept: 'application/json' } });
+    key = await readCbKeyFile(path);
   } catch (error) {
-    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
-    throw new Error(`cannot reach the registry at ${registry} (${cause}); is it running? (--registry URL or CERTRAIL_URL)`);
+    throw new Error(`cannot read the CB key ${path}: ${error instanceof Error ? error.message : String(error)} (--key FILE)`);
   }
-  const text = await res.text();
-  let parsed: JsonValue;
-  try {
-    parsed = JSON.parse(text) as JsonValue;
-  } catch {
-    parsed = text;
+  if (key.issuer !== slug) {
+    throw new Error(`${path} holds the key "${key.issuer}.${key.keyId}", not a key of ${slug} (a key named ${slug}.<key id>)`);
   }
-  if (!res.ok) throw new ProblemError(res.status, parsed);
-  return parsed;
-}
-
-interface CbKey {
-  path: string;
-  keyId: string;
-  seed: Uint8Array;
-  publicKey: Uint8Array;
-}
-
-/** Reads the CB key at `path`; it must be named `<slug>.<keyId>` and readable by its owner only. */
-async function readCbKey(path: string, slug: string): Promise<CbKey> {
-  let name: string;
-  try {
-    name = (await parseSignerKey(readFileSync(path, 'utf8').trim())).name;
-  } catch (error) {
-    const reason = error instanceof RegistryError ? error.detail : error instanceof Error ? error.message : String(error);
-    throw new Error(`cannot read the CB key ${path}: ${reason} (--key FILE)`);
-  }
-  const keyId = name.slice(slug.length + 1);
-  if (!name.startsWith(`${slug}.`) || !KEY_ID.test(keyId)) {
-    throw new Error(`${path} holds the key "${name}", not a key of ${slug} (a key named ${slug}.<key id>)`);
-  }
-  const key = await readKeyFile(path, name); // checks the file mode
-  return { path, keyId, seed: key.seed, publicKey: key.publicKey };
+  return { ...key, path };
 }
 
 function base64Url(bytes: Uint8Array): string {
@@ -136,16 +90,16 @@ function base64Url(bytes: Uint8Array): string {
 }
 
 /** The key must be an active key of the issuer as the registry publishes it, or nobody could verify the export. */
-async function checkKeyIsActive(registry: string, slug: string, key: CbKey): Promise<void> {
+async function checkKeyIsActive(registry: RegistryClient, slug: string, key: CbKey & { path: string }): Promise<void> {
   const jwksPath = `/api/v1/issuers/${slug}/jwks.json`;
-  const jwks = await getJson(registry, jwksPath);
+  const jwks = await registry.request('GET', jwksPath);
   const keys = isJsonObject(jwks) && Array.isArray(jwks.keys) ? jwks.keys : [];
   const listed = keys.find((k) => isJsonObject(k) && k.kid === key.keyId);
   if (!isJsonObject(listed)) {
-    throw new Error(`key ${key.keyId} of ${slug} (${key.path}) is not an active key in ${registry}${jwksPath}; sign with an active key`);
+    throw new Error(`key ${key.keyId} of ${slug} (${key.path}) is not an active key in ${registry.url}${jwksPath}; sign with an active key`);
   }
   if (listed.x !== base64Url(key.publicKey)) {
-    throw new Error(`${key.path} is not the key ${key.keyId} that ${registry}${jwksPath} lists for ${slug}`);
+    throw new Error(`${key.path} is not the key ${key.keyId} that ${registry.url}${jwksPath} lists for ${slug}`);
   }
 }
 
@@ -153,14 +107,14 @@ async function checkKeyIsActive(registry: string, slug: string, key: CbKey): Pro
  * The credential's embedded proof must verify: with the local key when it made the proof (no trust in the
  * registry), else with the key the issuer's logged key history lists for the proof's verification method.
  */
-async function checkProof(registry: string, slug: string, credential: JsonObject, parsed: Certificate, key: CbKey): Promise<void> {
+async function checkProof(registry: RegistryClient, slug: string, credential: JsonObject, parsed: Certificate, key: CbKey): Promise<void> {
   const method = splitVerificationMethod(parsed.proof.verificationMethod);
   if (method === null) throw new Error(`the credential's verificationMethod ${parsed.proof.verificationMethod} is malformed`);
   let publicKey: Uint8Array;
   if (method.keyId === key.keyId) {
     publicKey = key.publicKey;
   } else {
-    const profile = await getJson(registry, `/api/v1/issuers/${slug}`);
+    const profile = await registry.request('GET', `/api/v1/issuers/${slug}`);
     const keys = isJsonObject(profile) && Array.isArray(profile.keys) ? profile.keys : [];
     const listed = keys.find((k) => isJsonObject(k) && k.keyId === method.keyId);
     if (!isJsonObject(listed) || typeof listed.publicKeyMultibase !== 'string') {
@@ -200,16 +154,17 @@ async function exportCertificate(args: string[], io: Io): Promise<void> {
     throw new UsageError(`--format ${values.format}: must be one of ${FORMATS.join(', ')}\n\n${HELP}`);
   }
   const format = values.format as Format;
-  const target = parseCertificateTarget(positionals[0]!);
-  // --registry, else $CERTRAIL_URL, else the registry that the verify URL names, else the local default.
-  const registry =
-    !values.registry && !io.env.CERTRAIL_URL && target.baseUrl !== null ? target.baseUrl : registryUrlFrom(values.registry, io.env);
+  const target = parseCertificateRef(positionals[0]!);
+  if (target === null) {
+    throw new UsageError(`"${positionals[0]}" is not a certificate id (<base>/v/<issuer>/<number>) nor <issuer>/<number>\n\n${HELP}`);
+  }
+  const registry = new RegistryClient(registryUrlFor(values.registry, io.env, target));
 
   // Read the key before asking the registry anything: a missing key is a usage problem, found without a round trip.
-  const key = format === 'vc' ? null : await readCbKey(values.key ?? join(optionsFromEnv(io.env).keyDir, `${target.issuer}.key`), target.issuer);
+  const key = format === 'vc' ? null : await readIssuerKey(values.key ?? join(optionsFromEnv(io.env).keyDir, `${target.issuer}.key`), target.issuer);
 
-  const view = await getJson(registry, `/api/v1/certificates/${target.issuer}/${encodeURIComponent(target.number)}`);
-  if (!isJsonObject(view) || !isJsonObject(view.credential)) throw new Error(`${registry} did not answer with a certificate`);
+  const view = await registry.request('GET', `/api/v1/certificates/${target.issuer}/${encodeURIComponent(target.number)}`);
+  if (!isJsonObject(view) || !isJsonObject(view.credential)) throw new Error(`${registry.url} did not answer with a certificate`);
   const credential = view.credential;
   let parsed: Certificate;
   try {
@@ -224,7 +179,7 @@ async function exportCertificate(args: string[], io: Io): Promise<void> {
     served.issuer !== target.issuer ||
     served.number !== target.number
   ) {
-    throw new Error(`${registry} answered with certificate ${parsed.id}, not ${target.id ?? `${target.issuer}/${target.number}`}`);
+    throw new Error(`${registry.url} answered with certificate ${parsed.id}, not ${target.id ?? `${target.issuer}/${target.number}`}`);
   }
   if (parsed.issuer.id !== `${served.baseUrl}/issuers/${target.issuer}`) {
     throw new Error(`certificate ${parsed.id} names the issuer ${parsed.issuer.id}, not ${target.issuer}`);

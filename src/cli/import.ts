@@ -18,7 +18,8 @@ import { messageOf, parseCommand, processIo, runCommand, type Io } from './args.
 import { checkCsvHeader, draftOfCsvRow, OPTIONAL_COLUMNS, REQUIRED_COLUMNS } from './certificate-csv.js';
 import { contentHash, openCbSession, readCbKeyFile, type CbSession } from './cb-session.js';
 import { parseCsv } from './csv.js';
-import { ProblemError, UsageError } from './issuer.js';
+import { UsageError } from './issuer.js';
+import { ProblemError } from './registry-client.js';
 import { completeForSession, issueCertificate } from './issue.js';
 import { createProgress } from './progress.js';
 import { RegistryClient, registryUrlFor, UnreachableError } from './registry-client.js';

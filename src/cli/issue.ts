@@ -23,7 +23,8 @@ import {
   type CbSession,
   type Receipt,
 } from './cb-session.js';
-import { ProblemError, UsageError } from './issuer.js';
+import { UsageError } from './issuer.js';
+import { ProblemError } from './registry-client.js';
 import { problemCode, RegistryClient, registryUrlFor } from './registry-client.js';
 
 export const ISSUE_HELP = `certrail issue <cert.json|cert.yaml> --key FILE [options]: sign a certificate locally and log it

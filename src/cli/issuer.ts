@@ -12,6 +12,7 @@ import { encodeMultikey } from '../core/multibase.js';
 import { OPERATOR } from '../http/auth.js';
 import { optionsFromEnv, REGISTRY_KEY_NAME } from '../node.js';
 import { readKeyFile } from './keyfile.js';
+import { ProblemError, RegistryClient, registryUrlFrom } from './registry-client.js';
 import { mintToken } from './token.js';
 
 const COMMON_OPTIONS = `Options for every sub-command:
@@ -83,18 +84,6 @@ ${KEY_OPTION}`,
 /** A usage error (exit 2, with the help of the sub-command). */
 export class UsageError extends Error {}
 
-/** An RFC 9457 problem the registry answered. */
-export class ProblemError extends Error {
-  constructor(
-    readonly status: number,
-    readonly problem: JsonValue,
-  ) {
-    const detail = isJsonObject(problem) && typeof problem.detail === 'string' ? problem.detail : JSON.stringify(problem);
-    const code = isJsonObject(problem) && typeof problem.code === 'string' ? ` ${problem.code}` : '';
-    super(`the registry answered ${status}${code}: ${detail}`);
-  }
-}
-
 interface Io {
   env: NodeJS.ProcessEnv;
   out: (line: string) => void;
@@ -143,42 +132,20 @@ const COMMON = {
 } as const satisfies ParseArgsConfig['options'];
 const WRITE = { ...COMMON, 'registry-key': { type: 'string' } } as const satisfies ParseArgsConfig['options'];
 
-/** The registry URL: --registry, else $CERTRAIL_URL, else where `npm start` listens with this environment. */
-export function registryUrlFrom(option: string | undefined, env: NodeJS.ProcessEnv): string {
-  if (option) return option.replace(/\/+$/, '');
-  if (env.CERTRAIL_URL) return env.CERTRAIL_URL.replace(/\/+$/, '');
-  const { host, port } = optionsFromEnv(env);
-  const local = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return `http://${local.includes(':') ? `[${local}]` : local}:${port}`;
-}
 
 class Client {
   constructor(
     readonly url: string,
     private readonly env: NodeJS.ProcessEnv,
     private readonly keyPath: string | undefined,
-  ) {}
+  ) {
+    this.api = new RegistryClient(url);
+  }
+
+  private readonly api: RegistryClient;
 
   async request(method: string, path: string, body?: JsonObject, token?: string): Promise<JsonValue> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (token !== undefined) headers.authorization = `Bearer ${token}`;
-    let res: Response;
-    try {
-      res = await fetch(`${this.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    } catch (error) {
-      const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
-      throw new Error(`cannot reach the registry at ${this.url} (${cause}); is it running? (--registry URL or CERTRAIL_URL)`);
-    }
-    const text = await res.text();
-    let parsed: JsonValue;
-    try {
-      parsed = JSON.parse(text) as JsonValue;
-    } catch {
-      parsed = text;
-    }
-    if (!res.ok) throw new ProblemError(res.status, parsed);
-    return parsed;
+    return this.api.request(method, path, { ...(body !== undefined ? { body } : {}), ...(token !== undefined ? { token } : {}) });
   }
 
   /** A fresh operator token for this registry: its audience is the base URL the registry announces. */
@@ -191,10 +158,7 @@ class Client {
       const reason = error instanceof Error ? error.message : String(error);
       throw new Error(`cannot read the registry key ${path}: ${reason} (--registry-key FILE or CERTRAIL_KEYS)`);
     }
-    const wellKnown = await this.request('GET', '/.well-known/certrail');
-    if (!isJsonObject(wellKnown) || typeof wellKnown.baseUrl !== 'string') {
-      throw new Error(`${this.url}/.well-known/certrail is not a Certrail registry's`);
-    }
+    const wellKnown = await this.api.wellKnown();
     if (wellKnown.registryKey !== encodeMultikey(key.publicKey)) {
       throw new Error(`${path} is not the registry key of ${this.url} (it announces ${String(wellKnown.registryKey)})`);
     }

@@ -4,7 +4,7 @@
 // locally, receipts are checked against the log key, well-known data is only a trust-on-first-use default).
 import { CERT_NUMBER, ISSUER_SLUG, splitCertificateId } from '../core/credential.js';
 import { isJsonObject, parseJsonStrict, type JsonObject, type JsonValue } from '../core/json.js';
-import { ProblemError, registryUrlFrom } from './issuer.js';
+import { optionsFromEnv } from '../node.js';
 
 /** A certificate as named on the command line: its id (verify URL) or the shorthand `<issuer>/<number>`. */
 export interface CertificateRef {
@@ -26,6 +26,27 @@ export interface WellKnown {
   /** Witness verifier keys and quorum, when the registry announces a witness policy. */
   witnesses: string[];
   quorum: number;
+}
+
+/** An RFC 9457 problem the registry answered. */
+export class ProblemError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: JsonValue,
+  ) {
+    const detail = isJsonObject(problem) && typeof problem.detail === 'string' ? problem.detail : JSON.stringify(problem);
+    const code = isJsonObject(problem) && typeof problem.code === 'string' ? ` ${problem.code}` : '';
+    super(`the registry answered ${status}${code}: ${detail}`);
+  }
+}
+
+/** The registry URL: --registry, else $CERTRAIL_URL, else where `npm start` listens with this environment. */
+export function registryUrlFrom(option: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (option) return option.replace(/\/+$/, '');
+  if (env.CERTRAIL_URL) return env.CERTRAIL_URL.replace(/\/+$/, '');
+  const { host, port } = optionsFromEnv(env);
+  const local = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${local.includes(':') ? `[${local}]` : local}:${port}`;
 }
 
 const SHORTHAND = new RegExp(`^(${ISSUER_SLUG.source.slice(1, -1)})/(${CERT_NUMBER.source.slice(1, -1)})$`);
