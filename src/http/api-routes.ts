@@ -190,14 +190,14 @@ export function apiRoutes(services: ApiServices): Hono {
   app.get('/issuers', async (c) => c.json({ issuers: await views.issuers() }));
 
   app.get('/issuers/:issuer', async (c) => {
-    const issuer = await views.issuer(param(c, 'issuer', ISSUER_SLUG));
+    const issuer = await views.issuer(param(c, 'issuer', ISSUER_SLUG), now());
     if (!issuer) return problem(c, 'not-found', 'no such issuer');
     return c.json(issuer);
   });
 
   app.get('/issuers/:issuer/jwks.json', async (c) => {
     const slug = param(c, 'issuer', ISSUER_SLUG);
-    const keys = await views.activeKeys(slug);
+    const keys = await views.activeKeys(slug, now());
     if (!keys) return problem(c, 'not-found', 'no such issuer');
     return c.json({ keys: keys.map((k) => ed25519Jwk(k.publicKey, k.keyId)) });
   });

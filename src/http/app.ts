@@ -58,7 +58,7 @@ export function createApp(services: AppServices): Hono {
   // did:web document of an issuer (did:web:<host>:issuers:<slug>), its unrevoked keys as Multikey.
   app.get('/issuers/:issuer/did.json', async (c) => {
     const slug = c.req.param('issuer');
-    const keys = await services.api.views.activeKeys(slug);
+    const keys = await services.api.views.activeKeys(slug, services.api.now());
     if (!keys) return problem(c, 'not-found', 'no such issuer');
     const url = new URL(config.baseUrl);
     const did = `did:web:${[encodeURIComponent(url.host), ...url.pathname.split('/').filter(Boolean), 'issuers', slug].join(':')}`;

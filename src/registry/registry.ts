@@ -91,8 +91,9 @@ function registryMethod(baseUrl: string): string {
   return `${baseUrl}/.well-known/certrail#registry`;
 }
 
-function requestHash(body: JsonValue): Uint8Array {
-  return sha256(canonicalBytes(body));
+/** What an Idempotency-Key is bound to: the certificate the write targets and the exact request body. */
+function requestHash(target: string, body: JsonValue): Uint8Array {
+  return sha256(canonicalBytes([target, body]));
 }
 
 const LIFECYCLE_AFTER: Partial<Record<StatusEvent['kind'], Lifecycle>> = {
@@ -201,7 +202,7 @@ export class Registry {
     }
     if (credential.id !== expectedId) throw new RegistryError('bad-request', `id: must be ${expectedId}`);
     await this.verifySignature(actor.issuer, asJsonObject(credential), credential.proof.verificationMethod);
-    return this.idempotent(actor, idempotencyKey, body, [`certificate:${actor.issuer}/${number}`], async () => {
+    return this.idempotent(actor, idempotencyKey, expectedId, body, [`certificate:${actor.issuer}/${number}`], async () => {
       const { store } = this.deps;
       if (await store.certificate(actor.issuer, number)) {
         throw new RegistryError('conflict', `certificate ${number} of ${actor.issuer} already exists`);
@@ -225,9 +226,9 @@ export class Registry {
           subject.models.map((m) => m.digest),
           subject.certificate.standards.map((s) => s.id),
         ),
-        ...this.idempotencyWrite(actor, idempotencyKey, body, i),
+        ...this.idempotencyWrite(actor, idempotencyKey, expectedId, body, i),
       ]);
-      return { index, id: expectedId };
+      return index;
     });
   }
 
@@ -237,7 +238,7 @@ export class Registry {
     const issuer = await this.requireIssuer(issuerSlug);
     const certificateId = certificateIdOf(this.deps.baseUrl, issuerSlug, number);
     const signed = isJsonObject(body) && 'proof' in body;
-    return this.idempotent(actor, idempotencyKey, body, [`certificate:${issuerSlug}/${number}`], async () => {
+    return this.idempotent(actor, idempotencyKey, certificateId, body, [`certificate:${issuerSlug}/${number}`], async () => {
       const { store } = this.deps;
       const row = await store.certificate(issuerSlug, number);
       if (!row) throw new RegistryError('not-found', `certificate ${number} of ${issuerSlug} does not exist`);
@@ -263,14 +264,14 @@ export class Registry {
       const lifecycle = LIFECYCLE_AFTER[event.kind] ?? row.lifecycle;
       const index = await this.append('certificate.event', asJsonObject(event), actor, (i, entry) => [
         ...store.insertEvent(issuerSlug, number, i, event.kind, leafHash(entry), lifecycle),
-        ...this.idempotencyWrite(actor, idempotencyKey, body, i),
+        ...this.idempotencyWrite(actor, idempotencyKey, certificateId, body, i),
       ]);
-      return { index, id: certificateId };
+      return index;
     });
   }
 
   /** Decodes a certificate's issuance and event entries (log order) into the inputs of status. */
-  async certificateHistory(issuedIndex: number, eventIndices: readonly number[]) {
+  private async certificateHistory(issuedIndex: number, eventIndices: readonly number[]) {
     const entries = await this.deps.store.entriesAt([issuedIndex, ...eventIndices]);
     const issued = entries.get(issuedIndex);
     if (!issued) throw new RegistryError('log-integrity', `entry ${issuedIndex} is missing`);
@@ -383,45 +384,33 @@ export class Registry {
     return result.index;
   }
 
-  private idempotencyWrite(actor: Actor, key: string | undefined, body: JsonValue, index: number): IndexWrite[] {
-    return key === undefined ? [] : [this.deps.store.insertIdempotency(actor.issuer, key, requestHash(body), index)];
+  private idempotencyWrite(actor: Actor, key: string | undefined, target: string, body: JsonValue, index: number): IndexWrite[] {
+    return key === undefined ? [] : [this.deps.store.insertIdempotency(actor.issuer, key, requestHash(target, body), index)];
   }
 
   /**
-   * Runs a write at most once per (issuer, Idempotency-Key): a retry with the same body gets the original receipt
-   * (rebuilt byte for byte from the entry and its first checkpoint); a reuse with another body is a conflict.
+   * Runs a write at most once per (issuer, Idempotency-Key): a retry for the same certificate with the same body gets
+   * the original receipt (rebuilt byte for byte from the entry and its first checkpoint); a reuse of the key for
+   * another certificate or body is a conflict.
    */
   private async idempotent(
     actor: Actor,
     key: string | undefined,
+    target: string,
     body: JsonValue,
     locks: string[],
-    write: () => Promise<{ index: number; id: string }>,
+    write: () => Promise<number>,
   ): Promise<Receipt> {
     const { store, log } = this.deps;
     const lockKeys = key === undefined ? locks : [...locks, `idempotency:${actor.issuer}/${key}`];
-    const done = await this.locks.run(lockKeys, async () => {
-      if (key !== undefined) {
-        const previous = await store.idempotency(actor.issuer, key);
-        if (previous) {
-          if (!bytesEqual(previous.requestHash, requestHash(body))) {
-            throw new RegistryError('conflict', 'Idempotency-Key was already used with a different request body');
-          }
-          const entry = (await store.entriesAt([previous.entryIndex])).get(previous.entryIndex);
-          if (!entry) throw new RegistryError('log-integrity', `entry ${previous.entryIndex} is missing`);
-          return { index: previous.entryIndex, id: idOfEntry(this.deps.baseUrl, entry) };
-        }
+    const index = await this.locks.run(lockKeys, async () => {
+      const previous = key === undefined ? null : await store.idempotency(actor.issuer, key);
+      if (!previous) return write();
+      if (!bytesEqual(previous.requestHash, requestHash(target, body))) {
+        throw new RegistryError('conflict', 'Idempotency-Key was already used for another certificate or request body');
       }
-      return write();
+      return previous.entryIndex;
     });
-    return buildReceipt(store, log, done.index, done.id);
+    return buildReceipt(store, log, index, target);
   }
-}
-
-/** The certificate id an issuance or event entry is about. */
-function idOfEntry(baseUrl: string, entry: Uint8Array): string {
-  const { kind, body } = decodeEntry(entry);
-  if (kind === 'certificate.issued' && typeof body.id === 'string') return body.id;
-  if (kind === 'certificate.event' && typeof body.certificate === 'string') return body.certificate;
-  return baseUrl;
 }

@@ -301,13 +301,12 @@ export class RegistryViews {
     }));
   }
 
-  async issuer(slug: string) {
+  async issuer(slug: string, now: number) {
     const row = await this.store.issuer(slug);
     if (!row) return null;
     const [entries, keys] = await Promise.all([this.store.entriesAt([row.registeredIndex]), this.store.keysOf(slug)]);
     const registration = entries.get(row.registeredIndex);
     if (!registration) throw new RegistryError('log-integrity', `entry ${row.registeredIndex} is missing`);
-    const now = Date.now();
     return {
       id: issuerIdOf(this.baseUrl, slug),
       slug,
@@ -332,9 +331,8 @@ export class RegistryViews {
   }
 
   /** Keys usable now (not revoked), for the DID document and the JWKS. */
-  async activeKeys(slug: string): Promise<KeyRecord[] | null> {
+  async activeKeys(slug: string, now: number): Promise<KeyRecord[] | null> {
     if (!(await this.store.issuer(slug))) return null;
-    const now = Date.now();
     return (await this.store.keysOf(slug)).map(keyRecord).filter((k) => now < keyInvalidFrom(k));
   }
 }

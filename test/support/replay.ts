@@ -2,7 +2,7 @@
 // tlog-tiles entry endpoints), decodes it, groups certificate entries by certificate in log order, walks each
 // certificate's hash chain (every event names the previous entry of its certificate: index and leaf hash) and
 // computes status with the one pure function, certificateState, from the replayed entries alone. It deliberately
-// does not use the registry's index tables or its own history code (Registry.certificateHistory, statusInput).
+// does not use the registry's index tables or its own history code (Registry's certificate history, statusInputOf).
 import { fromHex, toHex } from '../../src/core/bytes.js';
 import { parseCheckpoint } from '../../src/core/checkpoint.js';
 import { decodeEntry, type EntryKind } from '../../src/core/entry.js';

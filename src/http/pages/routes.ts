@@ -102,7 +102,7 @@ export class Pages {
   async issuer(c: Context): Promise<Response> {
     const slug = c.req.param('issuer') ?? '';
     const html = wantsHtml(c.req.header('accept'));
-    const profile = ISSUER_SLUG.test(slug) ? await this.s.views.issuer(slug) : null;
+    const profile = ISSUER_SLUG.test(slug) ? await this.s.views.issuer(slug, this.s.now()) : null;
     if (!profile) {
       if (html) return sendPage(c, renderIssuerNotFound(this.ctx, clip(slug)), 404, 'no-store');
       return problem(c, 'not-found', 'no such issuer');
