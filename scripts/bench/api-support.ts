@@ -1,15 +1,22 @@
-// Shared parts of the API benchmark (scripts/bench/api.ts) and its bulk builder (api-bulk.ts): the benchmark's
-// certificates, a fast client-side signer that produces the same bytes as signDataIntegrity, a keep-alive HTTP load
-// client on node:http, percentiles, /proc readings of the server child, and a CPU-profile summariser.
+// Shared parts of the API benchmark (scripts/bench/api.ts), its bulk builder (api-bulk.ts) and the suite (suite.ts):
+// the benchmark's certificates, a fast client-side signer that produces the same bytes as signDataIntegrity, a
+// keep-alive HTTP load client on node:http, percentiles, the server child (start, /healthz, issuer registration) and
+// its /proc readings, the machine's description, and a CPU-profile summariser.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { readKeyFile } from '../../src/cli/keyfile.js';
+import { mintToken, type TokenKey } from '../../src/cli/token.js';
+import { REGISTRY_KEY_NAME } from '../../src/config.js';
 import { certificateIdOf } from '../../src/core/credential.js';
 import { dataIntegrityHash, signDataIntegrity } from '../../src/core/data-integrity.js';
 import { canonicalize } from '../../src/core/jcs.js';
 import type { JsonObject } from '../../src/core/json.js';
-import { toMultibase } from '../../src/core/multibase.js';
+import { encodeMultikey, toMultibase } from '../../src/core/multibase.js';
 import { exampleCertificate } from '../../test/support/examples.js';
 
 /** The certification body every benchmark certificate belongs to. */
@@ -321,4 +328,136 @@ export function summarizeProfile(path: string, root: string, top = 15): { self: 
     total: rows(new Map([...total].filter(([name]) => !skip.has(name)))),
     seconds: (profile.endTime - profile.startTime) / 1e6,
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The server child: `node --import tsx src/node.ts`, configured by the environment variables `npm start` reads.
+
+export interface ServerChild {
+  child: ChildProcess;
+  pid: number;
+  port: number;
+  /** From spawn to the "listening" line on its stdout. */
+  startMs: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the registry of the repository at `root` on the database and keys in `dir` (a new log if there is none). */
+export async function startServer(root: string, dir: string, profileDir: string | null): Promise<ServerChild> {
+  const tsx = import.meta.resolve('tsx');
+  const execArgs = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', tsx, join(root, 'src', 'node.ts')];
+  const t0 = performance.now();
+  const child = spawn(process.execPath, execArgs, {
+    cwd: root,
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      CERTRAIL_DB: join(dir, 'certrail.db'),
+      CERTRAIL_KEYS: join(dir, 'keys'),
+      CERTRAIL_ORIGIN: BENCH_BASE_URL,
+      CERTRAIL_DEMO: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+    if (stderr.length > 20_000) stderr = stderr.slice(-20_000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let stdout = '';
+    const timer = setTimeout(() => reject(new Error(`the server did not start within 60 s:\n${stderr}`)), 60_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      const match = /listening on http:\/\/[^\s]*:(\d+)/.exec(stdout);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited with ${code} before listening:\n${stderr}`));
+    });
+  });
+  const startMs = performance.now() - t0;
+  if (/writes refused/.test(stderr)) throw new Error(`the server refuses writes: ${stderr}`);
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('the server child has no pid');
+  return {
+    child,
+    pid,
+    port,
+    startMs,
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The log size the server on `port` reports on /healthz. */
+export async function healthSize(port: number): Promise<number> {
+  const agent = new Agent({ keepAlive: false });
+  const res = await httpRequest(agent, port, { method: 'GET', path: '/healthz', headers: {} });
+  agent.destroy();
+  const body = JSON.parse(res.body) as { size?: unknown; ok?: unknown };
+  if (res.status !== 200 || typeof body.size !== 'number') throw new Error(`/healthz answered ${res.status}: ${res.body}`);
+  return body.size;
+}
+
+export interface IssuerRegistration {
+  slug: string;
+  name: string;
+  managedSigning: boolean;
+  /** Keys the CB holds itself (its JWTs are signed with one of them). */
+  keys: Array<{ keyId: string; publicKey: Uint8Array }>;
+}
+
+/** Registers a certification body with an operator token signed by the registry key the server created in `keyDir`. */
+export async function registerIssuer(keyDir: string, port: number, issuer: IssuerRegistration): Promise<void> {
+  const registry = await readKeyFile(join(keyDir, 'registry.key'), REGISTRY_KEY_NAME);
+  const operator: TokenKey = { issuer: 'registry', keyId: 'registry', seed: registry.seed, publicKey: registry.publicKey };
+  const agent = new Agent({ keepAlive: false });
+  const body = JSON.stringify({
+    slug: issuer.slug,
+    name: issuer.name,
+    accreditation: { body: 'DAkkS', number: 'D-ZE-00000-01-00' },
+    managedSigning: issuer.managedSigning,
+    keys: issuer.keys.map((k) => ({ keyId: k.keyId, publicKeyMultibase: encodeMultikey(k.publicKey) })),
+  });
+  const res = await httpRequest(agent, port, {
+    method: 'POST',
+    path: '/api/v1/issuers',
+    headers: { authorization: `Bearer ${await mintToken(operator, BENCH_BASE_URL)}`, 'content-type': 'application/json' },
+    body,
+  });
+  agent.destroy();
+  if (res.status !== 201) throw new Error(`registering ${issuer.slug} failed: ${res.status} ${res.body}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The machine
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memory: string;
+  node: string;
+  kernel: string;
+}
+
+export function machine(): Machine {
+  let cpu = cpus()[0]?.model ?? 'unknown';
+  try {
+    const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (match?.[1]) cpu = match[1].trim();
+  } catch {
+    // not Linux: keep os.cpus()
+  }
+  return { cpu, cores: availableParallelism(), memory: `${Math.round(totalmem() / 1024 ** 3)} GB`, node: process.version, kernel: `Linux ${release()}` };
 }

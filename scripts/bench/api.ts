@@ -21,20 +21,17 @@
 // with the most CPU time per phase; profiled numbers carry the profiler's overhead, so measure without it.
 // --dir DIR keeps the large log in DIR/large, reused by the next run with the same DIR (the build only tops it up), so
 // the measured phases can be repeated without rebuilding. --phases issue,build,verify,issue-large picks phases.
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { Agent } from 'node:http';
-import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readKeyFile } from '../../src/cli/keyfile.js';
 import { mintToken, type TokenKey } from '../../src/cli/token.js';
 import { fromHex, toHex } from '../../src/core/bytes.js';
 import { ed25519PublicKey, randomBytes } from '../../src/core/crypto.js';
-import { encodeMultikey } from '../../src/core/multibase.js';
-import { logOriginFor, REGISTRY_KEY_NAME } from '../../src/node.js';
+import { logOriginFor } from '../../src/node.js';
 import type { BulkArgs, BulkMessage } from './api-bulk.js';
 import {
   BENCH_BASE_URL,
@@ -44,17 +41,22 @@ import {
   certificateDates,
   certificateNumber,
   CertificateSigner,
-  httpRequest,
+  healthSize,
+  machine,
   processCpuSeconds,
   processMemory,
+  registerIssuer,
   runLoad,
+  startServer,
   summarize,
   summarizeProfile,
   type CertificateDates,
   type HttpResponse,
   type LatencySummary,
   type LoadResult,
+  type Machine,
   type ProfileRow,
+  type ServerChild,
 } from './api-support.js';
 import { watchOtherLoad } from './machine-load.js';
 
@@ -141,75 +143,6 @@ function saveState(dir: string, state: BenchState): void {
   writeFileSync(statePath(dir), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// The server child: `node --import tsx src/node.ts`, configured by the environment variables `npm start` reads.
-
-interface ServerChild {
-  child: ChildProcess;
-  pid: number;
-  port: number;
-  /** From spawn to the "listening" line on its stdout. */
-  startMs: number;
-  stop(): Promise<void>;
-}
-
-async function startServer(dir: string, profileDir: string | null): Promise<ServerChild> {
-  const tsx = import.meta.resolve('tsx');
-  const execArgs = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', tsx, join(ROOT, 'src', 'node.ts')];
-  const t0 = performance.now();
-  const child = spawn(process.execPath, execArgs, {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      CERTRAIL_DB: join(dir, 'certrail.db'),
-      CERTRAIL_KEYS: join(dir, 'keys'),
-      CERTRAIL_ORIGIN: BENCH_BASE_URL,
-      CERTRAIL_DEMO: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-    if (stderr.length > 20_000) stderr = stderr.slice(-20_000);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    let stdout = '';
-    const timer = setTimeout(() => reject(new Error(`the server did not start within 60 s:\n${stderr}`)), 60_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-      const match = /listening on http:\/\/[^\s]*:(\d+)/.exec(stdout);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code} before listening:\n${stderr}`));
-    });
-  });
-  const startMs = performance.now() - t0;
-  if (/writes refused/.test(stderr)) throw new Error(`the server refuses writes: ${stderr}`);
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('the server child has no pid');
-  return {
-    child,
-    pid,
-    port,
-    startMs,
-    async stop() {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
 /** The summary of the .cpuprofile a profiled child wrote into `profileDir` (null when not profiled or none). */
 function profileOf(profileDir: string | null): ReturnType<typeof summarizeProfile> | null {
   if (profileDir === null || !existsSync(profileDir)) return null;
@@ -224,36 +157,8 @@ function profileOf(profileDir: string | null): ReturnType<typeof summarizeProfil
   return summarizeProfile(join(profileDir, file), ROOT);
 }
 
-async function healthSize(server: ServerChild): Promise<number> {
-  const agent = new Agent({ keepAlive: false });
-  const res = await httpRequest(agent, server.port, { method: 'GET', path: '/healthz', headers: {} });
-  agent.destroy();
-  const body = JSON.parse(res.body) as { size?: unknown; ok?: unknown };
-  if (res.status !== 200 || typeof body.size !== 'number') throw new Error(`/healthz answered ${res.status}: ${res.body}`);
-  return body.size;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Phases
-
-interface Machine {
-  cpu: string;
-  cores: number;
-  memory: string;
-  node: string;
-  kernel: string;
-}
-
-function machine(): Machine {
-  let cpu = cpus()[0]?.model ?? 'unknown';
-  try {
-    const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    if (match?.[1]) cpu = match[1].trim();
-  } catch {
-    // not Linux: keep os.cpus()
-  }
-  return { cpu, cores: availableParallelism(), memory: `${Math.round(totalmem() / 1024 ** 3)} GB`, node: process.version, kernel: `Linux ${release()}` };
-}
 
 interface LoadPhase {
   /** Log size (entries) when the phase started. */
@@ -340,28 +245,6 @@ async function cbOf(state: BenchState): Promise<Cb> {
   };
 }
 
-/** Registers the benchmark CB with an operator token signed by the registry key the server created. */
-async function registerCb(dir: string, server: ServerChild, cb: Cb): Promise<void> {
-  const registry = await readKeyFile(join(dir, 'keys', 'registry.key'), REGISTRY_KEY_NAME);
-  const operator: TokenKey = { issuer: 'registry', keyId: 'registry', seed: registry.seed, publicKey: registry.publicKey };
-  const agent = new Agent({ keepAlive: false });
-  const body = JSON.stringify({
-    slug: BENCH_ISSUER,
-    name: 'Bench Certification GmbH',
-    accreditation: { body: 'DAkkS', number: 'D-ZE-00000-01-00' },
-    managedSigning: false,
-    keys: [{ keyId: BENCH_KEY_ID, publicKeyMultibase: encodeMultikey(cb.key.publicKey) }],
-  });
-  const res = await httpRequest(agent, server.port, {
-    method: 'POST',
-    path: '/api/v1/issuers',
-    headers: { authorization: `Bearer ${await mintToken(operator, BENCH_BASE_URL)}`, 'content-type': 'application/json' },
-    body,
-  });
-  agent.destroy();
-  if (res.status !== 201) throw new Error(`registering the CB failed: ${res.status} ${res.body}`);
-}
-
 function checkReceipt(response: HttpResponse): string | null {
   if (response.status !== 201) return `status ${response.status}: ${response.body.slice(0, 300)}`;
   const receipt = JSON.parse(response.body) as { index?: unknown; tlogProof?: unknown };
@@ -374,7 +257,7 @@ function checkReceipt(response: HttpResponse): string | null {
  * and all tokens minted before the first request.
  */
 async function issuePhase(server: ServerChild, state: BenchState, cb: Cb, warmup: number, timed: number, label: string): Promise<LoadPhase> {
-  const logSize = await healthSize(server);
+  const logSize = await healthSize(server.port);
   const total = warmup + timed;
   const t0 = performance.now();
   const bodies: string[] = [];
@@ -462,7 +345,7 @@ function checkVerdict(response: HttpResponse): string | null {
 
 /** GETs the verify URL of random certificates 1 … `certificates` for DURATION_S seconds. */
 async function verifyPhase(server: ServerChild, certificates: number): Promise<LoadPhase> {
-  const logSize = await healthSize(server);
+  const logSize = await healthSize(server.port);
   const spec = () => ({
     method: 'GET' as const,
     path: `/v/${BENCH_ISSUER}/${certificateNumber(1 + Math.floor(Math.random() * certificates))}`,
@@ -620,9 +503,9 @@ async function openState(dir: string, profile: string | null): Promise<{ state: 
   const state: BenchState = { seedHex: toHex(randomBytes(32)), dates: certificateDates(Date.now()), next: 1 };
   const cb = await cbOf(state);
   await cb.signer.selfCheck(benchCertificate(BENCH_BASE_URL, 0, state.dates));
-  const server = await startServer(dir, profile);
+  const server = await startServer(ROOT, dir, profile);
   try {
-    await registerCb(dir, server, cb);
+    await registerIssuer(join(dir, 'keys'), server.port, { slug: BENCH_ISSUER, name: 'Bench Certification GmbH', managedSigning: false, keys: [{ keyId: BENCH_KEY_ID, publicKey: cb.key.publicKey }] });
   } catch (error) {
     await server.stop();
     throw error;
@@ -689,7 +572,7 @@ async function main(): Promise<void> {
 
     // 3. verify
     if (PHASES.has('verify') && results.certificates > 0) {
-      const server = await startServer(largeDir, profileDir('verify'));
+      const server = await startServer(ROOT, largeDir, profileDir('verify'));
       try {
         results.verifyStartMs = server.startMs;
         results.verifyListeningRss = processMemory(server.pid);
@@ -703,7 +586,7 @@ async function main(): Promise<void> {
 
     // 4. issue on the large log
     if (PHASES.has('issue-large') && ISSUE_LARGE > 0) {
-      const server = await startServer(largeDir, profileDir('issue-large'));
+      const server = await startServer(ROOT, largeDir, profileDir('issue-large'));
       try {
         results.issueLarge = await issuePhase(server, state, cb, Math.min(WARMUP, ISSUE_LARGE), ISSUE_LARGE, 'issue on the large log');
       } finally {
