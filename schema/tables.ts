@@ -76,6 +76,17 @@ export const certificates = sqliteTable(
     systemName: text('system_name').notNull(),
     validFrom: integer('valid_from').notNull(),
     validUntil: integer('valid_until').notNull(),
+    // The verdict facts, maintained with every entry of the certificate so that a verdict needs no entry decoded.
+    // Null only on rows an older writer left (read from the entries instead). The signature was verified when the
+    // entry was written (Registry.verifySignature); the key's validity is judged at read time from issuer_keys.
+    /** The key id of the issuance's proof (`<issuer id>#<key id>`). */
+    keyId: text('key_id'),
+    /** Number of status events. */
+    eventCount: integer('event_count'),
+    /** loggedAt of the certificate's latest entry: `state` replays to the true state at any time from then on. */
+    stateAt: integer('state_at'),
+    /** The status inputs folded over every event (FoldedState in src/store/registry-store.ts), JSON. */
+    state: text('state'),
   },
   (t) => [primaryKey({ columns: [t.issuer, t.number] }), index('certificates_issued_index').on(t.issuedIndex)],
 );
@@ -88,6 +99,9 @@ export const certificateEvents = sqliteTable(
     issuer: text('issuer').notNull(),
     number: text('number').notNull(),
     kind: text('kind').notNull(),
+    /** The key id of the event's proof, and the entry's loggedAt (null only on rows an older writer left). */
+    keyId: text('key_id'),
+    loggedAt: integer('logged_at'),
   },
   (t) => [index('certificate_events_certificate').on(t.issuer, t.number, t.idx)],
 );

@@ -24,14 +24,16 @@ import type { JsonObject } from '../../src/core/json.js';
 import { fromHex } from '../../src/core/bytes.js';
 import { encodeEntry } from '../../src/core/entry.js';
 import { leafHash } from '../../src/core/merkle.js';
+import { certificateFacts } from '../../src/core/status.js';
 import { Sequencer, type LogItem } from '../../src/log/sequencer.js';
 import type { AnySQLiteDatabase, IndexWrite } from '../../src/store/log-store.js';
 import { certificateModels, certificates, certificateStandards } from '../../schema/tables.js';
+import { foldState } from '../../src/store/registry-store.js';
 import { createSqliteLogStore, openSqlite } from '../../src/store/sqlite.js';
 import { BENCH_ISSUER, BENCH_KEY_ID, benchCertificate, CertificateSigner, type CertificateDates } from './api-support.js';
 import type { SignRequest, SignResponse, SignWorkerData } from './api-sign-worker.js';
 
-/** Rows per multi-row INSERT: 11 columns each stays far below SQLite's 32,766 bound parameters. */
+/** Rows per multi-row INSERT: 15 columns each stays below SQLite's 32,766 bound parameters. */
 const ROWS_PER_INSERT = 2048;
 
 function buffer(bytes: Uint8Array): Buffer {
@@ -160,6 +162,10 @@ async function build(args: BulkArgs): Promise<void> {
           systemName: subject.system.name,
           validFrom: toMillis(credential.validFrom),
           validUntil: toMillis(credential.validUntil),
+          keyId: BENCH_KEY_ID,
+          eventCount: 0,
+          stateAt: loggedAt,
+          state: JSON.stringify(foldState(certificateFacts(credential), [])),
         });
         for (const digest of new Set(subject.models.map((m) => m.digest))) modelRows.push({ digest, ...key });
         for (const standard of new Set(subject.certificate.standards.map((st) => st.id))) standardRows.push({ standard, ...key });

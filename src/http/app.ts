@@ -48,11 +48,11 @@ export function createApp(services: AppServices): Hono {
   // The verify URL is the certificate id: the verify page for browsers (Accept prefers text/html), JSON otherwise.
   app.get('/v/:issuer/:number', async (c) => {
     if (wantsHtml(c.req.header('accept'))) return pages.verify(c, c.req.param('issuer'), c.req.param('number'));
-    const view = await services.api.views.certificate(c.req.param('issuer'), c.req.param('number'), services.api.now());
-    if (!view) return problem(c, 'not-found', 'this certificate is not found in this registry');
+    const found = await services.api.views.verdict(c.req.param('issuer'), c.req.param('number'), services.api.now());
+    if (!found) return problem(c, 'not-found', 'this certificate is not found in this registry');
     c.header('Vary', 'Accept');
     c.header('Cache-Control', 'no-cache');
-    return c.json({ id: view.id, issuer: view.issuer, number: view.number, ...view.verdict });
+    return c.json({ id: found.id, issuer: found.issuer, number: found.number, ...found.verdict });
   });
 
   // did:web document of an issuer (did:web:<host>:issuers:<slug>), its unrevoked keys as Multikey.

@@ -4,14 +4,15 @@
 // are not in the future, and `jti` was never used before (single use, remembered until the token expires).
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type CryptoKey as JoseKey } from 'jose';
 import { RegistryError } from '../core/errors.js';
-import { keyInvalidFrom } from '../core/keys.js';
+import { keyInvalidFrom, type KeyRecord } from '../core/keys.js';
 import { keyRecord, type RegistryStore } from '../store/registry-store.js';
 
 /** The issuer name of operator tokens, signed by the registry key; no certification body may take this slug. */
 export const OPERATOR = 'registry';
 export const MAX_TOKEN_LIFETIME_S = 300;
 
-export type Principal = { issuer: string; keyId: string; jti: string; expiresAt: number };
+/** `key` is the CB key the token was verified with (absent for the operator), handed on so it is read only once. */
+export type Principal = { issuer: string; keyId: string; jti: string; expiresAt: number; key?: KeyRecord };
 
 function toBase64Url(bytes: Uint8Array): string {
   let binary = '';
@@ -67,7 +68,7 @@ export class Authenticator {
       throw error instanceof RegistryError ? error : deny('malformed token');
     }
     const now = this.now();
-    const key = await this.key(iss, kid, now);
+    const { record, key } = await this.key(iss, kid, now);
     let payload;
     try {
       ({ payload } = await jwtVerify(token, key, {
@@ -91,7 +92,7 @@ export class Authenticator {
     this.prune(now);
     if (this.used.has(jti)) throw deny('token jti was already used');
     this.used.set(jti, exp * 1000);
-    return { issuer: payload.iss!, keyId: kid, jti, expiresAt: exp * 1000 };
+    return { issuer: payload.iss!, keyId: kid, jti, expiresAt: exp * 1000, ...(record ? { key: record } : {}) };
   }
 
   private prune(now: number): void {
@@ -100,17 +101,17 @@ export class Authenticator {
   }
 
   /** The verification key for (iss, kid): the registry key for operator tokens, else the issuer's registered key. */
-  private async key(iss: unknown, kid: string, now: number): Promise<JoseKey | Uint8Array> {
+  private async key(iss: unknown, kid: string, now: number): Promise<{ record: KeyRecord | null; key: JoseKey | Uint8Array }> {
     if (typeof iss !== 'string') throw deny('token has no iss');
     if (iss === OPERATOR) {
       if (kid !== OPERATOR) throw deny('unknown operator key');
-      return this.imported(`${OPERATOR}#${OPERATOR}`, this.options.registryPublicKey, kid);
+      return { record: null, key: await this.imported(`${OPERATOR}#${OPERATOR}`, this.options.registryPublicKey, kid) };
     }
     const row = await this.options.store.key(iss, kid);
     if (!row) throw deny(`unknown key ${kid} for issuer ${iss}`);
     const record = keyRecord(row);
     if (now >= keyInvalidFrom(record)) throw deny(`key ${kid} of ${iss} is revoked`);
-    return this.imported(`${iss}#${kid}`, record.publicKey, kid);
+    return { record, key: await this.imported(`${iss}#${kid}`, record.publicKey, kid) };
   }
 
   private imported(cacheKey: string, publicKey: Uint8Array, kid: string): Promise<JoseKey | Uint8Array> {

@@ -6,6 +6,7 @@ import { decodeEntry } from '../core/entry.js';
 import { leafHash } from '../core/merkle.js';
 import { formatTlogProof } from '../core/tlog-proof.js';
 import type { LogReader } from '../log/reader.js';
+import type { StoredCheckpoint } from '../store/log-store.js';
 import type { RegistryStore } from '../store/registry-store.js';
 
 export interface Receipt {
@@ -21,20 +22,36 @@ export interface Receipt {
   checkpoint: string;
 }
 
-export async function buildReceipt(store: RegistryStore, log: LogReader, index: number, id: string): Promise<Receipt> {
-  const [entries, checkpoint] = await Promise.all([store.entriesAt([index]), store.firstCheckpointIncluding(index)]);
-  const entry = entries.get(index);
-  if (!entry || !checkpoint) throw new RegistryError('log-integrity', `entry ${index} or its checkpoint is missing`);
+/** A logged entry with the first checkpoint that includes it: what the sequencer's append resolves with. */
+export interface LoggedEntry {
+  index: number;
+  entry: Uint8Array;
+  kind: string;
+  loggedAt: number;
+  checkpoint: StoredCheckpoint;
+}
+
+/** The receipt of a logged entry. */
+export async function receiptOf(log: LogReader, logged: LoggedEntry, id: string): Promise<Receipt> {
+  const { index, kind, loggedAt, checkpoint } = logged;
   const proof = await log.inclusionProof(index, checkpoint.size);
-  const { kind, loggedAt } = decodeEntry(entry);
   return {
     id,
     ...(kind.startsWith('certificate.') ? { verifyUrl: id } : {}),
     kind,
     index,
     loggedAt,
-    leafHash: toHex(leafHash(entry)),
+    leafHash: toHex(leafHash(logged.entry)),
     tlogProof: formatTlogProof({ index, proof, checkpoint: checkpoint.note }),
     checkpoint: checkpoint.note,
   };
+}
+
+/** The receipt of entry `index`, rebuilt from the stored entry and the first checkpoint that included it. */
+export async function buildReceipt(store: RegistryStore, log: LogReader, index: number, id: string): Promise<Receipt> {
+  const [entries, checkpoint] = await Promise.all([store.entriesAt([index]), store.firstCheckpointIncluding(index)]);
+  const entry = entries.get(index);
+  if (!entry || !checkpoint) throw new RegistryError('log-integrity', `entry ${index} or its checkpoint is missing`);
+  const { kind, loggedAt } = decodeEntry(entry);
+  return receiptOf(log, { index, entry, kind, loggedAt, checkpoint }, id);
 }

@@ -32,16 +32,16 @@ import { decodeEntry, encodeEntry, type EntryKind } from '../core/entry.js';
 import { RegistryError } from '../core/errors.js';
 import { canonicalBytes } from '../core/jcs.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
-import { keyInvalidFrom } from '../core/keys.js';
+import { keyInvalidFrom, type KeyRecord } from '../core/keys.js';
 import { leafHash } from '../core/merkle.js';
 import { decodeMultikey, encodeMultikey } from '../core/multibase.js';
 import { certificateFacts, certificateState, statusInputOf, transitionError } from '../core/status.js';
 import type { LogReader } from '../log/reader.js';
 import type { Sequencer } from '../log/sequencer.js';
 import type { IndexWrite } from '../store/log-store.js';
-import { keyRecord, type Lifecycle, type RegistryStore } from '../store/registry-store.js';
+import { foldedStateOf, foldState, keyRecord, type FoldedState, type Lifecycle, type RegistryStore } from '../store/registry-store.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { buildReceipt, type Receipt } from './receipts.js';
+import { buildReceipt, receiptOf, type LoggedEntry, type Receipt } from './receipts.js';
 
 /** Who is acting: a certification body (by its slug) or the operator, with the token id to burn with the write. */
 export interface Actor {
@@ -49,6 +49,8 @@ export interface Actor {
   keyId: string;
   jti: string;
   expiresAt: number;
+  /** The token's key as read when authenticating, so that a document signed with it needs no second read. */
+  key?: KeyRecord;
 }
 
 /** The registry's own signing key (issuer documents, operator tokens). */
@@ -66,7 +68,8 @@ export interface ManagedKeyStore {
 export interface RegistryDeps {
   baseUrl: string;
   store: RegistryStore;
-  sequencer: Sequencer;
+  /** The log's single writer (in Node, an ElectedSequencer: it refuses appends in a process that does not lead). */
+  sequencer: Pick<Sequencer, 'append'>;
   log: LogReader;
   registryKey: RegistryKey;
   managedKeys: ManagedKeyStore;
@@ -147,8 +150,8 @@ export class Registry {
         ]),
       ];
       for (const key of keys) appends.push(this.appendKeyAdded(input.slug, key.keyId, key.publicKey, null));
-      const indices = await Promise.all(appends);
-      return Promise.all(indices.map((index) => buildReceipt(store, this.deps.log, index, issuerId)));
+      const logged = await Promise.all(appends);
+      return Promise.all(logged.map((entry) => receiptOf(this.deps.log, entry, issuerId)));
     });
   }
 
@@ -157,8 +160,8 @@ export class Registry {
     return this.locks.run([`issuer:${slug}`], async () => {
       await this.requireIssuer(slug);
       if (await this.deps.store.key(slug, keyId)) throw new RegistryError('conflict', `key ${keyId} of ${slug} already exists`);
-      const index = await this.appendKeyAdded(slug, keyId, publicKey, actor);
-      return buildReceipt(this.deps.store, this.deps.log, index, issuerIdOf(this.deps.baseUrl, slug));
+      const logged = await this.appendKeyAdded(slug, keyId, publicKey, actor);
+      return receiptOf(this.deps.log, logged, issuerIdOf(this.deps.baseUrl, slug));
     });
   }
 
@@ -180,10 +183,10 @@ export class Registry {
       if (!key) throw new RegistryError('not-found', `issuer ${slug} has no key ${keyId}`);
       if (key.revokedIndex !== null) throw new RegistryError('conflict', `key ${keyId} of ${slug} is already revoked`);
       const signed = await this.signAsRegistry(asJsonObject(document));
-      const index = await this.append('issuer.key.revoked', signed, actor, (i, _entry, loggedAt) => [
+      const logged = await this.append('issuer.key.revoked', signed, actor, (i, _entry, loggedAt) => [
         store.revokeKey(slug, keyId, i, loggedAt, compromisedAt !== undefined ? toMillis(compromisedAt) : null),
       ]);
-      return buildReceipt(store, this.deps.log, index, issuerId);
+      return receiptOf(this.deps.log, logged, issuerId);
     });
   }
 
@@ -201,14 +204,15 @@ export class Registry {
       throw new RegistryError('forbidden', `a certification body can only issue under its own issuer id`);
     }
     if (credential.id !== expectedId) throw new RegistryError('bad-request', `id: must be ${expectedId}`);
-    await this.verifySignature(actor.issuer, asJsonObject(credential), credential.proof.verificationMethod);
+    const keyId = await this.verifySignature(actor, actor.issuer, asJsonObject(credential), credential.proof.verificationMethod);
     return this.idempotent(actor, idempotencyKey, expectedId, body, [`certificate:${actor.issuer}/${number}`], async () => {
       const { store } = this.deps;
       if (await store.certificate(actor.issuer, number)) {
         throw new RegistryError('conflict', `certificate ${number} of ${actor.issuer} already exists`);
       }
       const subject = credential.credentialSubject;
-      const index = await this.append('certificate.issued', asJsonObject(credential), actor, (i, entry, loggedAt) => [
+      const state = foldState(certificateFacts(credential), []);
+      return this.append('certificate.issued', asJsonObject(credential), actor, (i, entry, loggedAt) => [
         ...store.insertCertificate(
           {
             issuer: actor.issuer,
@@ -222,13 +226,14 @@ export class Registry {
             systemName: subject.system.name,
             validFrom: toMillis(credential.validFrom),
             validUntil: toMillis(credential.validUntil),
+            keyId,
           },
+          state,
           subject.models.map((m) => m.digest),
           subject.certificate.standards.map((s) => s.id),
         ),
         ...this.idempotencyWrite(actor, idempotencyKey, expectedId, body, i),
       ]);
-      return index;
     });
   }
 
@@ -253,28 +258,36 @@ export class Registry {
           `previous: the certificate's latest entry is index ${head.index} with leaf hash ${head.leafHash}; reload and sign again`,
         );
       }
-      const { credential, events } = await this.certificateHistory(row.issuedIndex, await store.eventIndices(issuerSlug, number));
-      const state = certificateState(certificateFacts(credential), events, Number.MAX_SAFE_INTEGER);
+      // The state after every event so far: from the row's folded state, or replayed from the log on a row an older
+      // writer left without it.
+      const stored = foldedStateOf(row);
+      const folded = stored && row.eventCount !== null ? { state: stored, eventCount: row.eventCount } : await this.foldFromLog(row);
+      const state = certificateState(folded.state.certificate, folded.state.events, Number.MAX_SAFE_INTEGER);
       const refusal = transitionError(state, event.kind);
       if (refusal) throw new RegistryError('conflict', refusal);
-      if (event.kind === 'recertified' && toMillis(event.validUntil) <= toMillis(credential.validFrom)) {
+      if (event.kind === 'recertified' && toMillis(event.validUntil) <= toMillis(state.validFrom)) {
         throw new RegistryError('bad-request', 'validUntil: must be after the certificate validFrom');
       }
-      await this.verifySignature(issuerSlug, asJsonObject(event), event.proof.verificationMethod);
+      const keyId = await this.verifySignature(actor, issuerSlug, asJsonObject(event), event.proof.verificationMethod);
       const lifecycle = LIFECYCLE_AFTER[event.kind] ?? row.lifecycle;
-      const index = await this.append('certificate.event', asJsonObject(event), actor, (i, entry) => [
-        ...store.insertEvent(issuerSlug, number, i, event.kind, leafHash(entry), lifecycle),
+      return this.append('certificate.event', asJsonObject(event), actor, (i, entry, loggedAt) => [
+        ...store.insertEvent(
+          { issuer: issuerSlug, number, eventCount: folded.eventCount },
+          { index: i, kind: event.kind, keyId, loggedAt, leafHash: leafHash(entry) },
+          lifecycle,
+          foldState(folded.state.certificate, [...folded.state.events, statusInputOf(event, loggedAt)]),
+        ),
         ...this.idempotencyWrite(actor, idempotencyKey, certificateId, body, i),
       ]);
-      return index;
     });
   }
 
-  /** Decodes a certificate's issuance and event entries (log order) into the inputs of status. */
-  private async certificateHistory(issuedIndex: number, eventIndices: readonly number[]) {
-    const entries = await this.deps.store.entriesAt([issuedIndex, ...eventIndices]);
-    const issued = entries.get(issuedIndex);
-    if (!issued) throw new RegistryError('log-integrity', `entry ${issuedIndex} is missing`);
+  /** A certificate's folded state and event count, from its issuance and event entries (log order). */
+  private async foldFromLog(row: { issuer: string; number: string; issuedIndex: number }): Promise<{ state: FoldedState; eventCount: number }> {
+    const eventIndices = await this.deps.store.eventIndices(row.issuer, row.number);
+    const entries = await this.deps.store.entriesAt([row.issuedIndex, ...eventIndices]);
+    const issued = entries.get(row.issuedIndex);
+    if (!issued) throw new RegistryError('log-integrity', `entry ${row.issuedIndex} is missing`);
     const credential = parseDocument(certificateSchema, decodeEntry(issued).body);
     const events = eventIndices.map((i) => {
       const bytes = entries.get(i);
@@ -282,7 +295,7 @@ export class Registry {
       const entry = decodeEntry(bytes);
       return statusInputOf(parseDocument(statusEventSchema, entry.body), entry.loggedAt);
     });
-    return { credential, events };
+    return { state: foldState(certificateFacts(credential), events), eventCount: events.length };
   }
 
   // --- internals ---------------------------------------------------------------------------------------------
@@ -293,18 +306,26 @@ export class Registry {
     return issuer;
   }
 
-  /** Checks a CB document's proof: a registered, unrevoked key of `issuer` and a valid eddsa-jcs-2022 signature. */
-  private async verifySignature(issuer: string, document: JsonObject, verificationMethod: string): Promise<void> {
+  /**
+   * Checks a CB document's proof: a registered, unrevoked key of `issuer` and a valid eddsa-jcs-2022 signature.
+   * Returns the key id. This is the check the read side relies on: a logged document's signature is never re-verified
+   * by the server's verdict (bundles carry everything for clients to verify it themselves).
+   */
+  private async verifySignature(actor: Actor, issuer: string, document: JsonObject, verificationMethod: string): Promise<string> {
     const method = splitVerificationMethod(verificationMethod);
     if (!method || method.issuerId !== issuerIdOf(this.deps.baseUrl, issuer)) {
       throw new RegistryError('forbidden', 'proof.verificationMethod: must be a key of the acting certification body');
     }
-    const row = await this.deps.store.key(issuer, method.keyId);
-    if (!row) throw new RegistryError('bad-signature', `proof.verificationMethod: ${issuer} has no key ${method.keyId}`);
-    const key = keyRecord(row);
+    let key = actor.issuer === issuer && actor.key?.keyId === method.keyId ? actor.key : undefined;
+    if (!key) {
+      const row = await this.deps.store.key(issuer, method.keyId);
+      if (!row) throw new RegistryError('bad-signature', `proof.verificationMethod: ${issuer} has no key ${method.keyId}`);
+      key = keyRecord(row);
+    }
     if (this.now() >= keyInvalidFrom(key)) throw new RegistryError('bad-signature', `key ${method.keyId} of ${issuer} is revoked`);
     const result = await verifyDataIntegrity(document, key.publicKey);
     if (!result.ok) throw new RegistryError('bad-signature', `proof: ${result.detail}`);
+    return method.keyId;
   }
 
   private async signAsRegistry(document: JsonObject): Promise<JsonObject> {
@@ -354,7 +375,7 @@ export class Registry {
     return parseDocument(statusEventSchema, signed);
   }
 
-  private appendKeyAdded(slug: string, keyId: string, publicKey: Uint8Array, actor: Actor | null): Promise<number> {
+  private appendKeyAdded(slug: string, keyId: string, publicKey: Uint8Array, actor: Actor | null): Promise<LoggedEntry> {
     const { store, baseUrl } = this.deps;
     const document = parseDocument(
       unsignedIssuerKeyAddedSchema,
@@ -367,13 +388,13 @@ export class Registry {
     );
   }
 
-  /** Appends one entry with its index rows and the burnt token id; resolves with its index once durable. */
+  /** Appends one entry with its index rows and the burnt token id; resolves once durable. */
   private async append(
     kind: EntryKind,
     body: JsonObject,
     actor: Actor | null,
     writes: (index: number, entry: Uint8Array, loggedAt: number) => IndexWrite[],
-  ): Promise<number> {
+  ): Promise<LoggedEntry> {
     const result = await this.deps.sequencer.append({
       entry: (loggedAt) => encodeEntry(kind, loggedAt, body),
       writes: (index, entry, loggedAt) => [
@@ -381,7 +402,7 @@ export class Registry {
         ...(actor ? [this.deps.store.insertUsedToken(actor.jti, actor.issuer, actor.expiresAt)] : []),
       ],
     });
-    return result.index;
+    return { index: result.index, entry: result.entry, kind, loggedAt: result.loggedAt, checkpoint: result.checkpoint };
   }
 
   private idempotencyWrite(actor: Actor, key: string | undefined, target: string, body: JsonValue, index: number): IndexWrite[] {
@@ -390,7 +411,7 @@ export class Registry {
 
   /**
    * Runs a write at most once per (issuer, Idempotency-Key): a retry for the same certificate with the same body gets
-   * the original receipt (rebuilt byte for byte from the entry and its first checkpoint); a reuse of the key for
+   * the original receipt (rebuilt byte for byte from the stored entry and its first checkpoint); a reuse of the key for
    * another certificate or body is a conflict.
    */
   private async idempotent(
@@ -399,11 +420,11 @@ export class Registry {
     target: string,
     body: JsonValue,
     locks: string[],
-    write: () => Promise<number>,
+    write: () => Promise<LoggedEntry>,
   ): Promise<Receipt> {
     const { store, log } = this.deps;
     const lockKeys = key === undefined ? locks : [...locks, `idempotency:${actor.issuer}/${key}`];
-    const index = await this.locks.run(lockKeys, async () => {
+    const logged = await this.locks.run(lockKeys, async () => {
       const previous = key === undefined ? null : await store.idempotency(actor.issuer, key);
       if (!previous) return write();
       if (!bytesEqual(previous.requestHash, requestHash(target, body))) {
@@ -411,6 +432,6 @@ export class Registry {
       }
       return previous.entryIndex;
     });
-    return buildReceipt(store, log, index, target);
+    return typeof logged === 'number' ? buildReceipt(store, log, logged, target) : receiptOf(log, logged, target);
   }
 }

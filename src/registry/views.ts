@@ -32,7 +32,15 @@ import {
 } from '../core/status.js';
 import { check, stateChecks, verdictOf, type Check, type Verdict } from '../core/verdict.js';
 import type { LogReader } from '../log/reader.js';
-import { keyRecord, type CertificateRow, type CertificateSearch, type Lifecycle, type RegistryStore } from '../store/registry-store.js';
+import {
+  foldedStateOf,
+  keyRecord,
+  type CertificateRow,
+  type CertificateSearch,
+  type EventRow,
+  type Lifecycle,
+  type RegistryStore,
+} from '../store/registry-store.js';
 
 export interface LoggedEntryView {
   index: number;
@@ -67,22 +75,42 @@ export const MAX_BATCH = 1000;
 /** Search and model lookups return at most this many certificates per page. */
 export const MAX_PAGE = 100;
 
-const SIGNATURE_CACHE_SIZE = 100_000;
 /** Bounded so the memo stays small (a history holds the parsed credential and events, tens of KB in V8). */
 const HISTORY_CACHE_SIZE = 1_000;
 
-type CertificateHistory = Omit<CertificateView, 'state' | 'verdict'> & {
-  version: string;
+/** A certificate's logged documents, decoded: what a full view shows besides its verdict. */
+interface CertificateHistory {
+  /** The certificate's latest entry when decoded: a history is current while the row's last index is this. */
+  lastIndex: number;
+  view: Omit<CertificateView, 'state' | 'verdict'>;
   facts: StatusCertificate;
   inputs: StatusEvent[];
-  checks: Check[];
-};
+  /** The key id of the issuance's proof. */
+  keyId: string;
+  /** Each event's index, signing key id and loggedAt. */
+  events: EventRow[];
+}
 
+type KeyRows = Awaited<ReturnType<RegistryStore['keysOf']>>;
+
+/** The verdict of a certificate in the registry, with the ids it is served under. */
+export interface CertificateVerdict {
+  id: string;
+  issuer: string;
+  number: string;
+  verdict: Verdict;
+}
+
+/**
+ * Read side of certificates. Verdicts are computed from index rows: the certificate row holds the verdict facts (the
+ * signing key, the state folded over every event, see FoldedState), and the issuer's keys are read on every request,
+ * so a key revocation counts at once. The signatures of logged documents were verified by the registry when it logged
+ * them (Registry.verifySignature), so the server relies on that check instead of repeating it; bundles carry the
+ * entries and proofs for clients that verify for themselves.
+ */
 export class RegistryViews {
-  /** Time-independent parts of certificate views (see view()). */
+  /** Decoded documents of recently viewed certificates (full views only). */
   private readonly histories = new Map<string, CertificateHistory>();
-  /** Verified (entry index, key id) pairs: an entry's bytes and a key's public bytes never change. */
-  private readonly verified = new Map<string, boolean>();
 
   constructor(
     private readonly baseUrl: string,
@@ -90,89 +118,121 @@ export class RegistryViews {
     private readonly log: LogReader,
   ) {}
 
+  /** The full view of a certificate at `now`: its logged documents, state and verdict. */
   async certificate(issuer: string, number: string, now: number): Promise<CertificateView | null> {
     const row = await this.store.certificate(issuer, number);
     return row ? this.view(row, now) : null;
   }
 
-  /**
-   * A certificate's view at `now`. Everything but its status depends only on logged entries and the issuer's key
-   * history, so that part is memoized per certificate, keyed by the head of its event chain and its issuer's key
-   * revocations; only status and the time-dependent checks are computed per request.
-   */
-  private async view(row: CertificateRow, now: number): Promise<CertificateView> {
-    const keyRows = await this.store.keysOf(row.issuer);
-    const version = `${row.lastIndex} ${keyRows.map((k) => `${k.keyId}:${k.revokedIndex ?? ''}`).join(',')}`;
-    const cacheKey = `${row.issuer}/${row.number}`;
-    let history = this.histories.get(cacheKey);
-    if (!history || history.version !== version) {
-      history = { version, ...(await this.history(row, keyRows)) };
-      if (history.checks.every((c) => c.ok)) {
-        if (this.histories.size >= HISTORY_CACHE_SIZE) this.histories.clear();
-        this.histories.set(cacheKey, history);
-      }
-    }
-    const state = certificateState(history.facts, history.inputs, now);
-    const { facts: _facts, inputs: _inputs, checks, version: _version, ...view } = history;
-    return { ...view, state, verdict: verdictOf([...checks, ...stateChecks(state)], state) };
+  /** The verdict of a certificate at `now` (what `GET /v/{issuer}/{number}` serves as JSON). */
+  async verdict(issuer: string, number: string, now: number): Promise<CertificateVerdict | null> {
+    const row = await this.store.certificate(issuer, number);
+    return row ? { id: certificateIdOf(this.baseUrl, issuer, number), issuer, number, verdict: await this.verdictOf(row, now) } : null;
   }
 
-  /** The time-independent part of a view: the logged documents and the signature, key, log and chain checks. */
-  private async history(row: CertificateRow, keyRows: Awaited<ReturnType<RegistryStore['keysOf']>>) {
-    const eventIndices = await this.store.eventIndices(row.issuer, row.number);
-    const entries = await this.store.entriesAt([row.issuedIndex, ...eventIndices]);
+  /**
+   * A verdict from the row alone when it has the verdict facts and `now` is at or after its latest entry; otherwise
+   * (a row an older writer left, or a time before the latest event) from the full view, which replays the entries.
+   */
+  private async verdictOf(row: CertificateRow, now: number): Promise<Verdict> {
+    const folded = foldedStateOf(row);
+    if (folded === null || row.keyId === null || row.eventCount === null || row.stateAt === null || now < row.stateAt) {
+      return (await this.view(row, now)).verdict;
+    }
+    const keyRows = await this.store.keysOf(row.issuer);
+    // Event keys matter only once a key of the issuer was revoked: until then every event's key was valid when logged.
+    const events = row.eventCount > 0 && keyRows.some((k) => k.revokedIndex !== null) ? await this.store.events(row.issuer, row.number) : null;
+    if (events?.some((e) => e.keyId === null || e.loggedAt === null)) return (await this.view(row, now)).verdict;
+    const checks = await this.authenticity(row, row.keyId, keyRows, events, row.eventCount);
+    const state = certificateState(folded.certificate, folded.events, now);
+    return verdictOf([...checks, ...stateChecks(state)], state);
+  }
+
+  /**
+   * A certificate's view at `now`. Its documents depend only on logged entries, so they are memoized per certificate
+   * (keyed by the head of its event chain); the verdict is computed per request.
+   */
+  private async view(row: CertificateRow, now: number): Promise<CertificateView> {
+    const cacheKey = `${row.issuer}/${row.number}`;
+    let history = this.histories.get(cacheKey);
+    if (!history || history.lastIndex !== row.lastIndex) {
+      history = await this.history(row);
+      if (this.histories.size >= HISTORY_CACHE_SIZE) this.histories.clear();
+      this.histories.set(cacheKey, history);
+    }
+    const keyRows = await this.store.keysOf(row.issuer);
+    const checks = await this.authenticity(row, history.keyId, keyRows, history.events, history.events.length);
+    const folded = foldedStateOf(row);
+    // The folded state replays to the same state as the events from the latest entry on; before it, replay them.
+    const state =
+      folded !== null && row.stateAt !== null && now >= row.stateAt
+        ? certificateState(folded.certificate, folded.events, now)
+        : certificateState(history.facts, history.inputs, now);
+    return { ...history.view, state, verdict: verdictOf([...checks, ...stateChecks(state)], state) };
+  }
+
+  /**
+   * The time-independent checks of a logged certificate: its signature (verified when logged), its key's validity
+   * when it was logged, its presence in the served tree, and each event's key's validity when that was logged.
+   * `events` may be null when no key of the issuer was ever revoked (no event key can then be invalid).
+   */
+  private async authenticity(row: CertificateRow, keyId: string, keyRows: KeyRows, events: readonly EventRow[] | null, eventCount: number): Promise<Check[]> {
     const keys = new Map(keyRows.map((k) => [k.keyId, keyRecord(k)]));
+    const method = `${issuerIdOf(this.baseUrl, row.issuer)}#${keyId}`;
+    const key = keys.get(keyId);
+    const checks: Check[] = [];
+    checks.push(check('signature', key !== undefined, key ? `signed by ${method}` : `unknown verification method ${method}`));
+    const keyError = key ? keyValidityError(key, row.loggedAt) : 'no registered key';
+    checks.push(check('issuer-key', keyError === null, keyError ?? `key ${keyId} was valid when the certificate was logged`));
+    const { size } = await this.log.checkpoint();
+    const logged = row.issuedIndex < size;
+    checks.push(check('logged', logged, logged ? `logged at index ${row.issuedIndex}` : `entry ${row.issuedIndex} is not in the served tree`));
+    const problems: string[] = [];
+    for (const event of events ?? []) {
+      const eventKey = keys.get(event.keyId ?? '');
+      const error = eventKey ? keyValidityError(eventKey, event.loggedAt ?? 0) : `unknown verification method ${issuerIdOf(this.baseUrl, row.issuer)}#${event.keyId}`;
+      if (error) problems.push(`event ${event.idx}: ${error}`);
+    }
+    checks.push(check('events', problems.length === 0, problems.length === 0 ? `${eventCount} event(s), signed and chained` : problems.join('; ')));
+    return checks;
+  }
+
+  /** The logged documents of a certificate, decoded from its entries. */
+  private async history(row: CertificateRow): Promise<CertificateHistory> {
+    const eventRows = await this.store.events(row.issuer, row.number);
+    const entries = await this.store.entriesAt([row.issuedIndex, ...eventRows.map((e) => e.idx)]);
     const issuedBytes = entries.get(row.issuedIndex);
     if (!issuedBytes) throw new RegistryError('log-integrity', `entry ${row.issuedIndex} is missing`);
     const issuedEntry = decodeEntry(issuedBytes);
     const credential = parseDocument(certificateSchema, issuedEntry.body);
-    const issued = { index: row.issuedIndex, loggedAt: issuedEntry.loggedAt, leafHash: leafHash(issuedBytes) };
-
-    const checks: Check[] = [];
-    const signer = await this.checkSigned(row.issuedIndex, issuedEntry.body, credential.proof.verificationMethod, keys);
-    checks.push(check('signature', signer.ok, signer.detail));
-    const keyError = signer.key ? keyValidityError(signer.key, issued.loggedAt) : 'no registered key';
-    checks.push(check('issuer-key', keyError === null, keyError ?? `key ${signer.key?.keyId} was valid when the certificate was logged`));
-    const logged = await this.log.hasLeaf(issued.index, issued.leafHash);
-    checks.push(check('logged', logged, logged ? `logged at index ${issued.index}` : `entry ${issued.index} is not in the served tree`));
-
     const events: CertificateView['events'] = [];
     const inputs = [];
-    const problems: string[] = [];
-    let previous = { index: issued.index, leafHash: toHex(issued.leafHash) };
-    for (const index of eventIndices) {
-      const bytes = entries.get(index);
-      if (!bytes) throw new RegistryError('log-integrity', `entry ${index} is missing`);
+    const signers: EventRow[] = [];
+    for (const { idx } of eventRows) {
+      const bytes = entries.get(idx);
+      if (!bytes) throw new RegistryError('log-integrity', `entry ${idx} is missing`);
       const entry = decodeEntry(bytes);
       const event = parseDocument(statusEventSchema, entry.body);
-      const hash = toHex(leafHash(bytes));
-      if (event.previous.index !== previous.index || event.previous.leafHash !== previous.leafHash) {
-        problems.push(`event ${index} does not follow entry ${previous.index}`);
-      }
-      const signed = await this.checkSigned(index, entry.body, event.proof.verificationMethod, keys);
-      const eventKeyError = signed.key ? keyValidityError(signed.key, entry.loggedAt) : signed.detail;
-      if (!signed.ok) problems.push(`event ${index}: ${signed.detail}`);
-      else if (eventKeyError) problems.push(`event ${index}: ${eventKeyError}`);
-      events.push({ index, loggedAt: entry.loggedAt, leafHash: hash, event: entry.body });
+      events.push({ index: idx, loggedAt: entry.loggedAt, leafHash: toHex(leafHash(bytes)), event: entry.body });
       inputs.push(statusInputOf(event, entry.loggedAt));
-      previous = { index, leafHash: hash };
+      signers.push({ idx, keyId: splitVerificationMethod(event.proof.verificationMethod)?.keyId ?? null, loggedAt: entry.loggedAt });
     }
-    checks.push(
-      check('events', problems.length === 0, problems.length === 0 ? `${events.length} event(s), signed and chained` : problems.join('; ')),
-    );
     return {
-      id: credential.id,
-      issuer: row.issuer,
-      number: row.number,
-      issued: { index: issued.index, loggedAt: issued.loggedAt, leafHash: toHex(issued.leafHash) },
-      credential: issuedEntry.body,
-      events,
+      lastIndex: row.lastIndex,
+      view: {
+        id: credential.id,
+        issuer: row.issuer,
+        number: row.number,
+        issued: { index: row.issuedIndex, loggedAt: issuedEntry.loggedAt, leafHash: toHex(leafHash(issuedBytes)) },
+        credential: issuedEntry.body,
+        events,
+      },
       facts: certificateFacts(credential),
       inputs,
-      checks,
+      keyId: splitVerificationMethod(credential.proof.verificationMethod)?.keyId ?? '',
+      events: signers,
     };
   }
-
 
   /**
    * The offline bundle of a certificate (DESIGN §Formats): its issuer's registration and key entries, its issuance
@@ -208,9 +268,8 @@ export class RegistryViews {
     };
   }
 
-  /** Verifies a logged document's proof with the key its verification method names (cached per entry and key). */
+  /** Verifies a document's proof with the key its verification method names. */
   private async checkSigned(
-    index: number | null,
     document: JsonObject,
     verificationMethod: string,
     keys: ReadonlyMap<string, KeyRecord>,
@@ -218,15 +277,7 @@ export class RegistryViews {
     const method = splitVerificationMethod(verificationMethod);
     const key = method ? keys.get(method.keyId) ?? null : null;
     if (!method || !key) return { ok: false, detail: `unknown verification method ${verificationMethod}`, key: null };
-    const cacheKey = index === null ? null : `${index}#${key.keyId}`;
-    let ok = cacheKey ? this.verified.get(cacheKey) : undefined;
-    if (ok === undefined) {
-      ok = (await verifyDataIntegrity(document, key.publicKey)).ok;
-      if (cacheKey) {
-        if (this.verified.size >= SIGNATURE_CACHE_SIZE) this.verified.clear();
-        this.verified.set(cacheKey, ok);
-      }
-    }
+    const ok = (await verifyDataIntegrity(document, key.publicKey)).ok;
     return { ok, detail: ok ? `signed by ${verificationMethod}` : `the signature of ${verificationMethod} does not verify`, key };
   }
 
@@ -234,8 +285,8 @@ export class RegistryViews {
   async verifyItem(item: JsonValue, now: number): Promise<{ id: string | null; verdict: Verdict }> {
     if (typeof item === 'string') {
       const parsed = parseCertificateId(this.baseUrl, item);
-      const view = parsed ? await this.certificate(parsed.issuer, parsed.number, now) : null;
-      return { id: item, verdict: view ? view.verdict : notFound(item) };
+      const found = parsed ? await this.verdict(parsed.issuer, parsed.number, now) : null;
+      return { id: item, verdict: found ? found.verdict : notFound(item) };
     }
     if (!isJsonObject(item)) return { id: null, verdict: verdictOf([check('signature', false, 'not a certificate id or credential')], null) };
     let credential: Certificate;
@@ -255,7 +306,7 @@ export class RegistryViews {
     const issuerSlug = splitVerificationMethod(credential.proof.verificationMethod)?.issuerId.split('/issuers/')[1] ?? '';
     const ownIssuer = issuerIdOf(this.baseUrl, issuerSlug) === credential.issuer.id;
     const keys = ownIssuer ? new Map((await this.store.keysOf(issuerSlug)).map((k) => [k.keyId, keyRecord(k)])) : new Map<string, KeyRecord>();
-    const signed = await this.checkSigned(null, item, credential.proof.verificationMethod, keys);
+    const signed = await this.checkSigned(item, credential.proof.verificationMethod, keys);
     const keyOk = signed.key !== null && now < keyInvalidFrom(signed.key);
     const checks = [
       check('signature', signed.ok, signed.ok ? signed.detail : ownIssuer ? signed.detail : 'the issuer is not registered here'),
@@ -268,7 +319,7 @@ export class RegistryViews {
 
   async byModel(digest: string, now: number): Promise<CertificateSummary[]> {
     const rows = await this.store.certificatesByModel(digest, MAX_PAGE);
-    return Promise.all(rows.map(async (row) => summary(row, await this.view(row, now))));
+    return Promise.all(rows.map(async (row) => summary(row, certificateIdOf(this.baseUrl, row.issuer, row.number), await this.verdictOf(row, now))));
   }
 
   /**
@@ -284,8 +335,8 @@ export class RegistryViews {
     const rows = await this.store.search({ ...filter, lifecycle });
     const items: CertificateSummary[] = [];
     for (const row of rows) {
-      const view = await this.view(row, now);
-      if (!filter.status || view.state.status === filter.status) items.push(summary(row, view));
+      const verdict = await this.verdictOf(row, now);
+      if (!filter.status || verdict.status === filter.status) items.push(summary(row, certificateIdOf(this.baseUrl, row.issuer, row.number), verdict));
     }
     const last = rows.at(-1);
     return { items, next: rows.length === filter.limit && last ? encodeCursor(last.issuedIndex) : null };
@@ -341,16 +392,16 @@ function notFound(id: string): Verdict {
   return verdictOf([check('logged', false, `${id} is not found in this registry`)], null);
 }
 
-function summary(row: CertificateRow, view: CertificateView): CertificateSummary {
+function summary(row: CertificateRow, id: string, verdict: Verdict): CertificateSummary {
   return {
-    id: view.id,
+    id,
     issuer: row.issuer,
     number: row.number,
     organization: row.organization,
     system: row.systemName,
-    status: view.verdict.status,
-    surveillance: view.verdict.surveillance,
-    valid: view.verdict.valid,
+    status: verdict.status,
+    surveillance: verdict.surveillance,
+    valid: verdict.valid,
   };
 }
 

@@ -14,12 +14,49 @@ import {
   usedTokens,
 } from '../../schema/tables.js';
 import type { KeyRecord } from '../core/keys.js';
+import { certificateState, type StatusCertificate, type StatusEvent } from '../core/status.js';
 import { chunkRows, SQLITE_MAX_PARAMETERS, type AnySQLiteDatabase, type IndexWrite, type StoredCheckpoint } from './log-store.js';
 
 export type IssuerRow = typeof issuers.$inferSelect;
 export type IssuerKeyRow = typeof issuerKeys.$inferSelect;
 export type CertificateRow = typeof certificates.$inferSelect;
 export type Lifecycle = CertificateRow['lifecycle'];
+/** A certificate's event as indexed: its log index, the key id of its proof and its loggedAt. */
+export type EventRow = { idx: number; keyId: string | null; loggedAt: number | null };
+
+/**
+ * What `certificates.state` holds: a certificate's status inputs compacted over all its events. Its validity, scope
+ * and surveillance due date are those after the last recertification, scope change and passed audit, and `events`
+ * keeps only the suspension still in force and the revocation, so that for every `now` at or after the certificate's
+ * latest entry (`state_at`), certificateState(certificate, events, now) is exactly the replay of the whole log.
+ * Migration 0002 computes the same from the entries for rows written before it.
+ */
+export interface FoldedState {
+  certificate: StatusCertificate;
+  events: StatusEvent[];
+}
+
+/** Folds a certificate's status inputs (its facts and all its events, in log order) into a FoldedState. */
+export function foldState(certificate: StatusCertificate, events: readonly StatusEvent[]): FoldedState {
+  const state = certificateState(certificate, events, Number.MAX_SAFE_INTEGER);
+  const folded: StatusEvent[] = [];
+  if (state.suspended) folded.push({ kind: 'suspended', ...state.suspended });
+  if (state.revoked) folded.push({ kind: 'revoked', ...state.revoked });
+  return {
+    certificate: {
+      validFrom: state.validFrom,
+      validUntil: state.validUntil,
+      scope: state.scope,
+      surveillance: { intervalMonths: certificate.surveillance.intervalMonths, firstDueBy: state.surveillanceDue },
+    },
+    events: folded,
+  };
+}
+
+/** The folded state of a row, or null on a row an older writer left without it. */
+export function foldedStateOf(row: CertificateRow): FoldedState | null {
+  return row.state === null ? null : (JSON.parse(row.state) as FoldedState);
+}
 
 export interface CertificateSearch {
   issuer?: string | undefined;
@@ -57,7 +94,7 @@ export function keyRecord(row: IssuerKeyRow): KeyRecord {
 }
 
 export class RegistryStore {
-  /** The verification path's queries, prepared once (parsing SQL on every request was a measurable cost). */
+  /** The hot paths' queries, prepared once (building and parsing SQL on every request was a measurable cost). */
   private readonly prepared;
 
   constructor(
@@ -78,13 +115,40 @@ export class RegistryStore {
         .where(eq(issuerKeys.issuer, sql.placeholder('issuer')))
         .orderBy(asc(issuerKeys.addedIndex))
         .prepare(),
+      key: db
+        .select()
+        .from(issuerKeys)
+        .where(and(eq(issuerKeys.issuer, sql.placeholder('issuer')), eq(issuerKeys.keyId, sql.placeholder('keyId'))))
+        .limit(1)
+        .prepare(),
+      issuer: db.select().from(issuers).where(eq(issuers.slug, sql.placeholder('slug'))).limit(1).prepare(),
+      events: db
+        .select({ idx: certificateEvents.idx, keyId: certificateEvents.keyId, loggedAt: certificateEvents.loggedAt })
+        .from(certificateEvents)
+        .where(and(eq(certificateEvents.issuer, sql.placeholder('issuer')), eq(certificateEvents.number, sql.placeholder('number'))))
+        .orderBy(asc(certificateEvents.idx))
+        .prepare(),
+      entry: db.select().from(logEntries).where(eq(logEntries.idx, sql.placeholder('idx'))).prepare(),
+      idempotency: db
+        .select()
+        .from(idempotencyKeys)
+        .where(and(eq(idempotencyKeys.issuer, sql.placeholder('issuer')), eq(idempotencyKeys.key, sql.placeholder('key'))))
+        .limit(1)
+        .prepare(),
+      firstCheckpointIncluding: db
+        .select()
+        .from(logCheckpoints)
+        .where(gt(logCheckpoints.size, sql.placeholder('index')))
+        .orderBy(asc(logCheckpoints.size))
+        .limit(1)
+        .prepare(),
     };
   }
 
   // --- reads -------------------------------------------------------------------------------------------------
 
   async issuer(slug: string): Promise<IssuerRow | null> {
-    const rows = await this.db.select().from(issuers).where(eq(issuers.slug, slug)).limit(1);
+    const rows = await this.prepared.issuer.all({ slug });
     return rows[0] ?? null;
   }
 
@@ -97,11 +161,7 @@ export class RegistryStore {
   }
 
   async key(issuer: string, keyId: string): Promise<IssuerKeyRow | null> {
-    const rows = await this.db
-      .select()
-      .from(issuerKeys)
-      .where(and(eq(issuerKeys.issuer, issuer), eq(issuerKeys.keyId, keyId)))
-      .limit(1);
+    const rows = await this.prepared.key.all({ issuer, keyId });
     return rows[0] ?? null;
   }
 
@@ -110,20 +170,28 @@ export class RegistryStore {
     return rows[0] ?? null;
   }
 
+  /** A certificate's events, in log order. */
+  async events(issuer: string, number: string): Promise<EventRow[]> {
+    return this.prepared.events.all({ issuer, number });
+  }
+
   /** Log indices of a certificate's events, in log order. */
   async eventIndices(issuer: string, number: string): Promise<number[]> {
-    const rows = await this.db
-      .select({ idx: certificateEvents.idx })
-      .from(certificateEvents)
-      .where(and(eq(certificateEvents.issuer, issuer), eq(certificateEvents.number, number)))
-      .orderBy(asc(certificateEvents.idx));
-    return rows.map((r) => r.idx);
+    return (await this.events(issuer, number)).map((r) => r.idx);
   }
 
   /** Entry bytes by index; missing indices are absent from the map. */
   async entriesAt(indices: readonly number[]): Promise<Map<number, Uint8Array>> {
     const out = new Map<number, Uint8Array>();
     if (indices.length === 0) return out;
+    if (indices.length <= 8) {
+      // A certificate's history is a few entries: one prepared primary-key lookup each.
+      for (const idx of indices) {
+        const row = (await this.prepared.entry.all({ idx }))[0];
+        if (row) out.set(row.idx, bytes(row.data));
+      }
+      return out;
+    }
     for (const chunk of chunkRows([...new Set(indices)], 1, this.maxParameters)) {
       const rows = await this.db.select().from(logEntries).where(inArray(logEntries.idx, chunk));
       for (const row of rows) out.set(row.idx, bytes(row.data));
@@ -171,24 +239,13 @@ export class RegistryStore {
   }
 
   async idempotency(issuer: string, key: string): Promise<{ requestHash: Uint8Array; entryIndex: number } | null> {
-    const rows = await this.db
-      .select()
-      .from(idempotencyKeys)
-      .where(and(eq(idempotencyKeys.issuer, issuer), eq(idempotencyKeys.key, key)))
-      .limit(1);
-    const row = rows[0];
+    const row = (await this.prepared.idempotency.all({ issuer, key }))[0];
     return row ? { requestHash: bytes(row.requestHash), entryIndex: row.entryIndex } : null;
   }
 
   /** The first checkpoint whose tree includes `index`: the one a receipt for that entry was issued against. */
   async firstCheckpointIncluding(index: number): Promise<StoredCheckpoint | null> {
-    const rows = await this.db
-      .select()
-      .from(logCheckpoints)
-      .where(gt(logCheckpoints.size, index))
-      .orderBy(asc(logCheckpoints.size))
-      .limit(1);
-    const row = rows[0];
+    const row = (await this.prepared.firstCheckpointIncluding.all({ index }))[0];
     return row ? { size: row.size, root: bytes(row.root), note: row.note, createdAt: row.createdAt } : null;
   }
 
@@ -220,11 +277,16 @@ export class RegistryStore {
   }
 
   insertCertificate(
-    row: Omit<CertificateRow, 'lastLeafHash'> & { lastLeafHash: Uint8Array },
+    row: Omit<CertificateRow, 'lastLeafHash' | 'eventCount' | 'stateAt' | 'state'> & { lastLeafHash: Uint8Array },
+    state: FoldedState,
     models: readonly string[],
     standards: readonly string[],
   ): IndexWrite[] {
-    const writes: IndexWrite[] = [this.db.insert(certificates).values({ ...row, lastLeafHash: buffer(row.lastLeafHash) })];
+    const writes: IndexWrite[] = [
+      this.db
+        .insert(certificates)
+        .values({ ...row, lastLeafHash: buffer(row.lastLeafHash), eventCount: 0, stateAt: row.loggedAt, state: JSON.stringify(state) }),
+    ];
     const key = { issuer: row.issuer, number: row.number };
     const modelRows = [...new Set(models)].map((digest) => ({ digest, ...key }));
     for (const rows of chunkRows(modelRows, 3, this.maxParameters)) writes.push(this.db.insert(certificateModels).values(rows));
@@ -233,13 +295,26 @@ export class RegistryStore {
     return writes;
   }
 
-  /** Records an event and moves the certificate's chain head and lifecycle. */
-  insertEvent(issuer: string, number: string, index: number, kind: string, leafHash: Uint8Array, lifecycle: Lifecycle): IndexWrite[] {
+  /** Records an event and moves the certificate's chain head, lifecycle and verdict facts. */
+  insertEvent(
+    certificate: { issuer: string; number: string; eventCount: number },
+    event: { index: number; kind: string; keyId: string; loggedAt: number; leafHash: Uint8Array },
+    lifecycle: Lifecycle,
+    state: FoldedState,
+  ): IndexWrite[] {
+    const { issuer, number } = certificate;
     return [
-      this.db.insert(certificateEvents).values({ idx: index, issuer, number, kind }),
+      this.db.insert(certificateEvents).values({ idx: event.index, issuer, number, kind: event.kind, keyId: event.keyId, loggedAt: event.loggedAt }),
       this.db
         .update(certificates)
-        .set({ lastIndex: index, lastLeafHash: buffer(leafHash), lifecycle })
+        .set({
+          lastIndex: event.index,
+          lastLeafHash: buffer(event.leafHash),
+          lifecycle,
+          eventCount: certificate.eventCount + 1,
+          stateAt: event.loggedAt,
+          state: JSON.stringify(state),
+        })
         .where(and(eq(certificates.issuer, issuer), eq(certificates.number, number))),
     ];
   }

@@ -116,12 +116,14 @@ describe('the D1 log store', () => {
         systemName: 's',
         validFrom: 0,
         validUntil: 1,
+        keyId: 'key-1',
       },
+      { certificate: { validFrom: '1970-01-01T00:00:00Z', validUntil: '1970-01-01T00:00:01Z', scope: 's', surveillance: { intervalMonths: 12, firstDueBy: '1970-01-01T00:00:01Z' } }, events: [] },
       Array.from({ length: 256 }, (_, i) => `sha256:${i.toString(16).padStart(64, '0')}`),
       Array.from({ length: 32 }, (_, i) => `standard ${i}`),
     );
     const params = writes.map((w) => (w as unknown as { toSQL(): { params: unknown[] } }).toSQL().params.length);
     expect(Math.max(...params)).toBeLessThanOrEqual(D1_MAX_PARAMETERS);
-    expect(params.reduce((a, b) => a + b, 0)).toBe(11 + 256 * 3 + 32 * 3);
+    expect(params.reduce((a, b) => a + b, 0)).toBe(15 + 256 * 3 + 32 * 3);
   });
 });
