@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -160,26 +161,133 @@ export interface LoadResult {
   clientCpuSeconds: number;
 }
 
-/** Closed-loop load: `clients` workers, each sending its next request as soon as the previous one is answered. */
+/** The bytes of one HTTP/1.1 keep-alive request. */
+function requestBytes(port: number, spec: HttpRequestSpec): Buffer {
+  let head = `${spec.method} ${spec.path} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n`;
+  for (const [name, value] of Object.entries(spec.headers)) head += `${name}: ${value}\r\n`;
+  if (spec.body === undefined) return Buffer.from(`${head}\r\n`, 'latin1');
+  const body = Buffer.from(spec.body, 'utf8');
+  return Buffer.concat([Buffer.from(`${head}content-length: ${body.length}\r\n\r\n`, 'latin1'), body]);
+}
+
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+/**
+ * Parses one complete HTTP/1.1 response from the front of `data` (Content-Length or chunked); null while incomplete.
+ * Enough of RFC 9112 for the server under test, which always answers one request at a time on a connection.
+ */
+function parseResponse(data: Buffer): { response: HttpResponse; rest: Buffer } | null {
+  const headerEnd = data.indexOf(HEADER_END);
+  if (headerEnd < 0) return null;
+  const head = data.toString('latin1', 0, headerEnd);
+  const status = Number(head.slice(9, 12));
+  const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+  let offset = headerEnd + 4;
+  if (length) {
+    const end = offset + Number(length[1]);
+    if (data.length < end) return null;
+    return { response: { status, body: data.toString('utf8', offset, end) }, rest: data.subarray(end) };
+  }
+  if (!/\r\ntransfer-encoding: *chunked/i.test(head)) throw new Error(`response without a length: ${head.slice(0, 200)}`);
+  const chunks: Buffer[] = [];
+  for (;;) {
+    const lineEnd = data.indexOf('\r\n', offset);
+    if (lineEnd < 0) return null;
+    const size = parseInt(data.toString('latin1', offset, lineEnd), 16);
+    const start = lineEnd + 2;
+    if (data.length < start + size + 2) return null;
+    if (size === 0) return { response: { status, body: Buffer.concat(chunks).toString('utf8') }, rest: data.subarray(start + 2) };
+    chunks.push(data.subarray(start, start + size));
+    offset = start + size + 2;
+  }
+}
+
+/** One keep-alive connection that sends a request and resolves with its response, one at a time. */
+class Connection {
+  private socket: Socket | null = null;
+  private buffered: Buffer = Buffer.alloc(0);
+  private pending: { resolve: (r: HttpResponse) => void; reject: (e: Error) => void } | null = null;
+
+  constructor(private readonly port: number) {}
+
+  send(bytes: Buffer): Promise<HttpResponse> {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.open().write(bytes);
+    });
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.socket = null;
+  }
+
+  private open(): Socket {
+    if (this.socket) return this.socket;
+    const socket = connect(this.port, '127.0.0.1');
+    socket.setNoDelay(true);
+    this.buffered = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+      let parsed;
+      try {
+        parsed = parseResponse(this.buffered);
+      } catch (error) {
+        this.fail(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      if (!parsed || !this.pending) return;
+      this.buffered = parsed.rest;
+      const { resolve } = this.pending;
+      this.pending = null;
+      resolve(parsed.response);
+    });
+    const lost = (error?: Error) => {
+      if (this.socket === socket) this.socket = null;
+      this.fail(error ?? new Error('connection closed'));
+    };
+    socket.on('error', lost);
+    socket.on('close', () => lost());
+    this.socket = socket;
+    return socket;
+  }
+
+  private fail(error: Error): void {
+    this.close();
+    const pending = this.pending;
+    this.pending = null;
+    pending?.reject(error);
+  }
+}
+
+/**
+ * Closed-loop load: `clients` workers, each sending its next request as soon as the previous one is answered, on its
+ * own keep-alive connection. The client is kept lean because it shares the machine with the server: raw HTTP/1.1 over
+ * node:net (no node:http agent, request or response objects), requests serialized once, responses read by
+ * Content-Length. Its own CPU time is reported (clientCpuSeconds).
+ */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: options.clients, maxFreeSockets: options.clients });
   const latencies: number[] = [];
   const errorSamples: string[] = [];
   let errors = 0;
   let counter = 0;
+  const connections: Connection[] = [];
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   const deadline = options.durationMs === undefined ? Number.POSITIVE_INFINITY : start + options.durationMs;
   const worker = async (): Promise<void> => {
+    const connection = new Connection(options.port);
+    connections.push(connection);
     for (;;) {
       if (performance.now() >= deadline) return;
       const i = counter++;
       const spec = options.next(i);
       if (spec === null) return;
+      const bytes = requestBytes(options.port, spec);
       const t0 = performance.now();
       let problem: string | null;
       try {
-        const response = await httpRequest(agent, options.port, spec);
+        const response = await connection.send(bytes);
         latencies.push(performance.now() - t0);
         problem = options.check(response, i);
       } catch (error) {
@@ -195,7 +303,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   await Promise.all(Array.from({ length: options.clients }, worker));
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  agent.destroy();
+  for (const connection of connections) connection.close();
   return { requests: latencies.length, errors, errorSamples, seconds, latencies: Float64Array.from(latencies), clientCpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
@@ -343,23 +451,26 @@ export interface ServerChild {
 }
 
 /** Starts the registry of the repository at `root` on the database and keys in `dir` (a new log if there is none). */
-export async function startServer(root: string, dir: string, profileDir: string | null): Promise<ServerChild> {
-  const tsx = import.meta.resolve('tsx');
-  const execArgs = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', tsx, join(root, 'src', 'node.ts')];
-  const t0 = performance.now();
-  const child = spawn(process.execPath, execArgs, {
-    cwd: root,
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      CERTRAIL_DB: join(dir, 'certrail.db'),
-      CERTRAIL_KEYS: join(dir, 'keys'),
-      CERTRAIL_ORIGIN: BENCH_BASE_URL,
-      CERTRAIL_DEMO: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+export function startServer(root: string, dir: string, profileDir: string | null): Promise<ServerChild> {
+  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  return spawnListening(root, profile, [join(root, 'src', 'node.ts')], {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    CERTRAIL_DB: join(dir, 'certrail.db'),
+    CERTRAIL_KEYS: join(dir, 'keys'),
+    CERTRAIL_ORIGIN: BENCH_BASE_URL,
+    CERTRAIL_DEMO: '0',
   });
+}
+
+/**
+ * Spawns `node <nodeFlags> --import tsx <script and its args>` in `cwd` and waits for its "listening on
+ * http://host:port" line on stdout; the start time is from spawn to that line.
+ */
+export async function spawnListening(cwd: string, nodeFlags: string[], script: string[], env: Record<string, string>): Promise<ServerChild> {
+  const execArgs = [...nodeFlags, '--import', import.meta.resolve('tsx'), ...script];
+  const t0 = performance.now();
+  const child = spawn(process.execPath, execArgs, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
@@ -386,12 +497,17 @@ export async function startServer(root: string, dir: string, profileDir: string 
   if (/writes refused/.test(stderr)) throw new Error(`the server refuses writes: ${stderr}`);
   const pid = child.pid;
   if (pid === undefined) throw new Error('the server child has no pid');
+  let stopping = false;
+  void exited.then((code) => {
+    if (!stopping) process.stderr.write(`the server (pid ${pid}) exited with ${code} while under test:\n${stderr}\n`);
+  });
   return {
     child,
     pid,
     port,
     startMs,
     async stop() {
+      stopping = true;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
       await exited;
