@@ -15,10 +15,11 @@ import { RegistryViews } from './registry/views.js';
 import type { AnySQLiteDatabase } from './store/log-store.js';
 import { RegistryStore } from './store/registry-store.js';
 import { createApp, type RegistryConfig } from './http/app.js';
+import { ElectedSequencer, isWriteRequest } from './log/leader.js';
 import { LogReader } from './log/reader.js';
 import { Sequencer } from './log/sequencer.js';
 import { defaultWitnessQuorum, parseWitnessList, Witnessing, type WitnessEndpoint } from './log/witnessing.js';
-import { createSqliteLogStore, openSqlite } from './store/sqlite.js';
+import { createSqliteLogStore, dataVersion, openSqlite, trySequencerLock } from './store/sqlite.js';
 import { nodeAssets } from './node-assets.js';
 
 // Node's native SHA-256 is about 2.5x faster than the pure-JS one for the 65-byte inputs of Merkle hashing.
@@ -81,12 +82,19 @@ export async function createNodeRegistry(options: NodeOptions) {
   const store = createSqliteLogStore(handle);
   const logKey = await loadOrCreateKeyFile(join(options.keyDir, 'log.key'), options.logOrigin);
   const registryKey = await loadOrCreateKeyFile(join(options.keyDir, 'registry.key'), REGISTRY_KEY_NAME);
-  const sequencer = await Sequencer.open({
+  const registryStore = new RegistryStore(handle.db as unknown as AnySQLiteDatabase);
+  const now = Date.now;
+  const auth = new Authenticator({ audience: options.baseUrl, store: registryStore, registryPublicKey: registryKey.publicKey, now });
+  // Several processes may serve one database file: the one holding its sequencer lock sequences, the others follow
+  // (src/log/leader.ts). A new leader reloads the token ids the previous one burnt, so a token stays single-use.
+  const sequencer = await ElectedSequencer.start({
+    dbPath: options.dbPath,
     store,
-    signer: logKey,
-    origin: options.logOrigin,
-    maxBatch: options.maxBatch,
-    maxDelayMs: options.maxDelayMs,
+    tryLock: () => trySequencerLock(options.dbPath),
+    dataVersion: dataVersion(handle),
+    openSequencer: () =>
+      Sequencer.open({ store, signer: logKey, origin: options.logOrigin, maxBatch: options.maxBatch, maxDelayMs: options.maxDelayMs }),
+    onLead: () => auth.loadUsedTokens(),
   });
   const config: RegistryConfig = {
     baseUrl: options.baseUrl,
@@ -98,7 +106,7 @@ export async function createNodeRegistry(options: NodeOptions) {
   };
   // Witnesses cosign in the background (never blocking appends); readers serve the latest checkpoint with the
   // cosignatures held for exactly it. Consistency proofs for witnesses come from the sequencer's own tree.
-  const proofs = new LogReader(store, async () => sequencer.checkpoint);
+  const proofs = new LogReader(store, () => sequencer.latest());
   const witnessing =
     options.witnesses && options.witnesses.length > 0
       ? new Witnessing(
@@ -112,9 +120,7 @@ export async function createNodeRegistry(options: NodeOptions) {
         )
       : null;
   if (witnessing) sequencer.onCheckpoint((checkpoint) => witnessing.notify(checkpoint));
-  const log = witnessing ? new LogReader(store, async () => witnessing.served(sequencer.checkpoint)) : proofs;
-  const registryStore = new RegistryStore(handle.db as unknown as AnySQLiteDatabase);
-  const now = Date.now;
+  const log = witnessing ? new LogReader(store, async () => witnessing.served(await sequencer.latest())) : proofs;
   const registry = new Registry({
     baseUrl: options.baseUrl,
     store: registryStore,
@@ -124,11 +130,9 @@ export async function createNodeRegistry(options: NodeOptions) {
     managedKeys: fileManagedKeyStore(join(options.keyDir, 'managed')),
     now,
   });
-  const auth = new Authenticator({ audience: options.baseUrl, store: registryStore, registryPublicKey: registryKey.publicKey, now });
-  await auth.loadUsedTokens();
   const views = new RegistryViews(options.baseUrl, registryStore, log);
   const assets = await nodeAssets();
-  const app = createApp({ config, log, api: { registry, views, auth, now }, writeRefusal: () => sequencer.refused, assets });
+  const app = createApp({ config, log, api: { registry, views, auth, now }, writeRefusal: () => (sequencer.leading ? sequencer.refused : null), assets });
   return {
     app,
     config,
@@ -141,7 +145,7 @@ export async function createNodeRegistry(options: NodeOptions) {
     /** Null without configured witnesses. */
     witnessing,
     async close() {
-      await sequencer.flush();
+      await sequencer.close();
       witnessing?.close();
       handle.sqlite.close();
     },
@@ -150,10 +154,15 @@ export async function createNodeRegistry(options: NodeOptions) {
 
 export async function startNodeServer(options: NodeOptions & { host: string; port: number }) {
   const registry = await createNodeRegistry(options);
-  const server = serve({ fetch: registry.app.fetch, hostname: options.host, port: options.port });
+  const { app, sequencer } = registry;
+  // A follower forwards writes to the sequencing process, which it finds by the URL each leader advertises.
+  const fetch = (request: Request, env: unknown) =>
+    sequencer.leading || !isWriteRequest(request) ? app.fetch(request, env) : sequencer.forward(request);
+  const server = serve({ fetch, hostname: options.host, port: options.port });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
+  sequencer.advertise(`http://${loopbackHost(options.host)}:${port}`);
   return {
     ...registry,
     port,
@@ -162,6 +171,13 @@ export async function startNodeServer(options: NodeOptions & { host: string; por
       await registry.close();
     },
   };
+}
+
+/** Where another process on this machine reaches a server listening on `host`. */
+function loopbackHost(host: string): string {
+  if (host === '' || host === '0.0.0.0' || host === 'localhost') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 /**
@@ -186,7 +202,8 @@ export async function startDemo(
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const options = optionsFromEnv();
   const server = await startNodeServer(options);
-  if (server.sequencer.refused) console.error(`writes refused: ${server.sequencer.refused}`);
+  if (!server.sequencer.leading) console.error('following: another process sequences this log; writes are forwarded to it');
+  else if (server.sequencer.refused) console.error(`writes refused: ${server.sequencer.refused}`);
   await startDemo(server);
   console.log(`Certrail listening on http://${options.host}:${server.port} (base URL ${options.baseUrl}, log ${options.logOrigin})`);
   const stop = () => void server.close().then(() => process.exit(0));

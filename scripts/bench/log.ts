@@ -219,7 +219,7 @@ interface DriveResult {
  * Closed loop: keeps `inFlight` appends outstanding (a new one as each resolves) until `count` were issued or the
  * deadline passed, so the sequencer always has a full batch waiting. Entry numbers start at `first`.
  */
-function drive(sequencer: Sequencer, count: number, inFlight: number, options: { first?: number; seconds?: number; markEvery?: number } = {}): Promise<DriveResult> {
+function drive(sequencer: Pick<Sequencer, 'append'>, count: number, inFlight: number, options: { first?: number; seconds?: number; markEvery?: number } = {}): Promise<DriveResult> {
   const first = options.first ?? 0;
   const markEvery = options.markEvery ?? Number.POSITIVE_INFINITY;
   const latencies = new Float64Array(count);

@@ -141,7 +141,7 @@ class EntryGenerator {
   }
 }
 
-async function appendAll(sequencer: Sequencer, generator: EntryGenerator, count: number, label: string): Promise<number> {
+async function appendAll(sequencer: Pick<Sequencer, 'append' | 'flush'>, generator: EntryGenerator, count: number, label: string): Promise<number> {
   const started = performance.now();
   let issued = 0;
   let done = 0;

@@ -2,7 +2,7 @@
 // 500 whose body reveals nothing (no message, stack or SQL); they are logged by the caller without request data.
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { RegistryError, type RegistryErrorCode } from '../core/errors.js';
+import { RegistryError, storageUnavailable, type RegistryErrorCode } from '../core/errors.js';
 
 /** Every problem code: the RegistryErrorCodes plus the generic `internal`. */
 export type ProblemCode = RegistryErrorCode | 'internal';
@@ -46,14 +46,29 @@ export function problem(c: Context, code: RegistryErrorCode, detail: string): Re
   const status = PROBLEM_STATUS[code];
   c.header('Cache-Control', 'no-store');
   if (status === 503) c.header('Retry-After', '1');
-  return c.body(JSON.stringify({ type: `/problems/${code}`, title: TITLE[code], status, code, detail }), status, {
+  return c.body(problemJson(code, detail), status, {
     'Content-Type': 'application/problem+json',
   });
+}
+
+function problemJson(code: RegistryErrorCode, detail: string): string {
+  const status = PROBLEM_STATUS[code];
+  return JSON.stringify({ type: `/problems/${code}`, title: TITLE[code], status, code, detail });
+}
+
+/** The same problem outside a Hono handler (the Node entry's write forwarding, src/log/leader.ts). */
+export function problemResponse(code: RegistryErrorCode, detail: string): Response {
+  const status = PROBLEM_STATUS[code];
+  const headers: Record<string, string> = { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' };
+  if (status === 503) headers['Retry-After'] = '1';
+  return new Response(problemJson(code, detail), { status, headers });
 }
 
 /** Hono's onError handler. */
 export function handleError(error: unknown, c: Context): Response {
   if (error instanceof RegistryError) return problem(c, error.code, error.detail);
+  const fault = storageUnavailable(error);
+  if (fault) return problem(c, fault.code, fault.detail);
   console.error('unexpected error:', error);
   return c.body(
     JSON.stringify({ type: '/problems/internal', title: 'Internal error', status: 500, code: 'internal', detail: 'internal error' }),

@@ -6,6 +6,10 @@
 //   entry is durable (the SQLite driver commits with synchronous=FULL).
 // - The checkpoint is never rolled back: each commit compare-and-swaps on the previous checkpoint's size, and a writer
 //   that loses the race (another process sequenced meanwhile) stops accepting writes rather than forking the log.
+//   (Several processes on one file elect a single sequencer first: src/log/leader.ts; this is the backstop.)
+// - A commit that fails for any other reason (disk full, read-only file, lock held elsewhere: a 503 to its callers)
+//   leaves no in-memory trace: the right edge is reloaded from the database before the next batch, so the tree in
+//   memory is always the stored one and the sequencer recovers by itself once the fault is gone.
 // - At start the root recomputed from the stored right-edge tiles must equal the latest checkpoint's root; otherwise
 //   the sequencer refuses writes (reads keep working) and reports why.
 import { formatCheckpoint } from '../core/checkpoint.js';
@@ -60,10 +64,13 @@ export class Sequencer {
   private readonly maxBatch: number;
   private readonly maxDelayMs: number;
   private readonly now: () => number;
-  /** The in-memory right edge of the tree; null while writes are refused. */
+  /** The in-memory right edge of the tree; null while writes are refused or the edge must be reloaded. */
   private builder: TileBuilder | null;
   private latest: StoredCheckpoint;
+  /** Why writes are refused for good (integrity, another writer); null otherwise. */
   private refusal: string | null;
+  /** Set after a failed commit: the next batch first reloads the right edge from the database. */
+  private stale = false;
   private queue: Pending[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private draining: Promise<void> | null = null;
@@ -150,9 +157,11 @@ export class Sequencer {
   }
 
   private async commitBatch(batch: Pending[]): Promise<void> {
+    if (this.stale && !this.refusal) await this.resynchronise();
     const builder = this.builder;
-    if (!builder || this.refusal) {
-      for (const p of batch) p.reject(new RegistryError('unavailable', this.refusal ?? 'writes are refused'));
+    if (!builder || this.refusal || this.stale) {
+      const reason = this.refusal ?? 'the log store cannot be read; retry later';
+      for (const p of batch) p.reject(new RegistryError('unavailable', reason));
       return;
     }
     const previousSize = builder.size;
@@ -198,12 +207,22 @@ export class Sequencer {
         for (const a of accepted) a.pending.reject(new RegistryError('unavailable', this.refusal));
         return;
       }
-      for (const a of accepted) a.pending.reject(new RegistryError('unavailable', 'the log could not commit; retry later'));
+      // The store names transient faults (unavailable: disk full, read-only, locked); anything else stays opaque.
+      const refusal =
+        error instanceof RegistryError && error.code === 'unavailable'
+          ? error
+          : new RegistryError('unavailable', 'the log could not commit; retry later');
+      for (const a of accepted) a.pending.reject(refusal);
+      this.stale = true;
       await this.resynchronise();
     }
   }
 
-  /** After a failed commit, reloads the right edge from what is stored (the failed batch left no trace there). */
+  /**
+   * Reloads the right edge and latest checkpoint from what is stored: the failed batch left no trace there, and a
+   * commit error does not say whether the database holds it (a commit can fail after it is durable). If the store
+   * cannot be read either, the sequencer stays stale and tries again before its next batch.
+   */
   private async resynchronise(): Promise<void> {
     try {
       const latest = await this.store.latestCheckpoint();
@@ -212,9 +231,9 @@ export class Sequencer {
       this.latest = latest;
       this.builder = edge.builder;
       this.refusal = edge.refusal;
+      this.stale = false;
     } catch {
       this.builder = null;
-      this.refusal = 'the log store is unreadable; writes are refused until restart';
     }
   }
 }

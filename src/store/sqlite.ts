@@ -1,10 +1,15 @@
 // better-sqlite3 driver: one database file in WAL mode with synchronous=FULL, so a commit that returned is on disk.
+//
+// Faults: a commit that meets a full disk, a read-only file or an I/O error throws RegistryError('unavailable') and
+// leaves nothing behind (SQLite rolls the transaction back). A write lock held by another process is waited for
+// asynchronously (the event loop keeps serving reads) for at most COMMIT_LOCK_WAIT_MS, then the commit fails the same
+// way. The connection itself survives all of these: it writes again once the fault is gone.
 import Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { fileURLToPath } from 'node:url';
-import { RegistryError } from '../core/errors.js';
+import { RegistryError, storageUnavailable } from '../core/errors.js';
 import {
   commitStatements,
   selectCheckpoints,
@@ -22,6 +27,10 @@ interface SyncStatement {
 }
 
 const MIGRATIONS = fileURLToPath(new URL('../../schema/migrations', import.meta.url));
+/** Reads wait this long for a lock (rare in WAL mode: only while another connection recovers the WAL). */
+const BUSY_TIMEOUT_MS = 5000;
+/** How long a commit waits, without blocking the event loop, for a write lock another process holds. */
+export const COMMIT_LOCK_WAIT_MS = 1000;
 
 export interface SqliteHandle {
   sqlite: Database.Database;
@@ -33,21 +42,22 @@ export function openSqlite(path: string): SqliteHandle {
   const sqlite = new Database(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   sqlite.pragma('foreign_keys = ON');
   const db = drizzle({ client: sqlite });
   migrate(db, { migrationsFolder: MIGRATIONS });
   return { sqlite, db };
 }
 
-export function createSqliteLogStore({ db }: SqliteHandle): LogStore {
+export function createSqliteLogStore({ sqlite, db }: SqliteHandle): LogStore {
   const shared = db as unknown as AnySQLiteDatabase;
-  return {
-    latestCheckpoint: () => selectLatestCheckpoint(shared),
-    checkpoints: (fromSize, limit) => selectCheckpoints(shared, fromSize, limit),
-    readTiles: (ids) => selectTiles(shared, ids),
-    readEntries: (start, end) => selectEntries(shared, start, end),
-    async commit(commit: LogCommit) {
+  /** One attempt: BEGIN IMMEDIATE without waiting for the lock (SQLITE_BUSY at once if another process holds it). */
+  const commitOnce = (commit: LogCommit) => {
+    // A connection left inside a transaction (a rollback that itself failed) would turn the next BEGIN into a
+    // savepoint whose release commits nothing: roll it back, or refuse.
+    if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+    sqlite.pragma('busy_timeout = 0');
+    try {
       db.transaction(
         (tx) => {
           const latest = tx.get<{ size: number | null }>(sql`SELECT max(size) AS size FROM log_checkpoints`);
@@ -61,6 +71,68 @@ export function createSqliteLogStore({ db }: SqliteHandle): LogStore {
         },
         { behavior: 'immediate' },
       );
+    } finally {
+      sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+  };
+  return {
+    latestCheckpoint: () => selectLatestCheckpoint(shared),
+    checkpoints: (fromSize, limit) => selectCheckpoints(shared, fromSize, limit),
+    readTiles: (ids) => selectTiles(shared, ids),
+    readEntries: (start, end) => selectEntries(shared, start, end),
+    async commit(commit: LogCommit) {
+      const deadline = Date.now() + COMMIT_LOCK_WAIT_MS;
+      for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+        try {
+          return commitOnce(commit);
+        } catch (error) {
+          const busy = /^SQLITE_BUSY/.test(String((error as { code?: unknown }).code));
+          if (busy && Date.now() + delay < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, delay));
+            continue;
+          }
+          throw storageUnavailable(error) ?? error;
+        }
+      }
     },
   };
+}
+
+/**
+ * A counter that changes whenever another connection (another process) committed to the database: SQLite's
+ * `PRAGMA data_version`. A process that does not sequence uses it to notice new checkpoints before serving reads.
+ */
+export function dataVersion({ sqlite }: SqliteHandle): () => number {
+  const statement = sqlite.prepare('PRAGMA data_version').pluck();
+  return () => statement.get() as number;
+}
+
+/** A held sequencer lock (see trySequencerLock): `term` counts the leaderships the database has had. */
+export interface SequencerLock {
+  term: number;
+  release(): void;
+}
+
+/**
+ * Takes the sequencer lock of the database at `dbPath`, or returns null while another connection holds it. The lock
+ * is an exclusive SQLite lock (POSIX advisory lock) on the sidecar file `<db>-sequencer.lock`, opened with
+ * `locking_mode=EXCLUSIVE` and written once, so it is held until release() or until the process ends, however it
+ * ends (the OS drops the locks of a killed process). Only its holder may sequence the log (src/log/leader.ts).
+ */
+export function trySequencerLock(dbPath: string): SequencerLock | null {
+  const lock = new Database(`${dbPath}-sequencer.lock`);
+  try {
+    lock.pragma('busy_timeout = 0');
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('BEGIN EXCLUSIVE');
+    lock.exec('CREATE TABLE IF NOT EXISTS leadership (term INTEGER NOT NULL)');
+    lock.exec('INSERT INTO leadership SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM leadership)');
+    const term = lock.prepare('UPDATE leadership SET term = term + 1 RETURNING term').pluck().get() as number;
+    lock.exec('COMMIT');
+    return { term, release: () => lock.close() };
+  } catch (error) {
+    lock.close();
+    if (/^SQLITE_BUSY/.test(String((error as { code?: unknown }).code))) return null;
+    throw error;
+  }
 }

@@ -9,7 +9,7 @@ import { leafHash, rootFromLeafHashes } from '../../src/core/merkle.js';
 import { formatSignerKey, openNote, parseSignerKey, parseVerifierKey } from '../../src/core/note.js';
 import { MAX_ENTRY_BYTES } from '../../src/core/entry.js';
 import { Sequencer } from '../../src/log/sequencer.js';
-import { createSqliteLogStore, openSqlite } from '../../src/store/sqlite.js';
+import { COMMIT_LOCK_WAIT_MS, createSqliteLogStore, openSqlite } from '../../src/store/sqlite.js';
 import { tempDir } from '../support/registry.js';
 
 const ORIGIN = 'certrail.test/log';
@@ -101,5 +101,28 @@ describe('Sequencer', () => {
     expect(entries.map((e) => new TextDecoder().decode(e))).toEqual(['entry 0', 'entry 3']);
     a.handle.sqlite.close();
     b.handle.sqlite.close();
+  });
+
+  it('answers 503 while another connection holds the write lock, keeps nothing of the failed batch, then recovers', async () => {
+    const { path, open } = await setup();
+    const { sequencer, store, handle } = await open();
+    await sequencer.append(entry(0));
+    const holder = new Database(path);
+    holder.exec('BEGIN IMMEDIATE');
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 20);
+    await expect(sequencer.append(entry(1))).rejects.toMatchObject({ code: 'unavailable', detail: /locked by another process/ });
+    clearInterval(ticker);
+    // The commit waited about COMMIT_LOCK_WAIT_MS for the lock without blocking the event loop: the timer kept firing.
+    expect(ticks).toBeGreaterThan(COMMIT_LOCK_WAIT_MS / 20 / 2);
+    holder.exec('ROLLBACK');
+    holder.close();
+    expect(sequencer.refused).toBeNull();
+    expect(sequencer.checkpoint.size).toBe(1);
+    await expect(sequencer.append(entry(2))).resolves.toMatchObject({ index: 1 });
+    const stored = await store.readEntries(0, 10);
+    expect(stored.map((e) => new TextDecoder().decode(e))).toEqual(['entry 0', 'entry 2']);
+    expect(sequencer.checkpoint.root).toEqual(rootFromLeafHashes(stored.map(leafHash)));
+    handle.sqlite.close();
   });
 });
