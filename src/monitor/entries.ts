@@ -1,14 +1,17 @@
 // The monitor's checks of every log entry, replayed in log order (DESIGN §Trust model): entries are well-formed JCS,
 // sequencing times never go backwards, issuer entries are signed by the registry key, certificates and status events
 // by a logged key of their issuer that was valid at the entry's loggedAt (as the log knew the key then: a later
-// revocation naming an earlier compromise invalidates certificates but is not misbehaviour of the log), and each
-// certificate's events form an unbroken hash chain (each names the previous entry of its certificate).
+// revocation naming an earlier compromise is not misbehaviour of the log, but the certificates and events it
+// invalidates, those logged under the key at or after the compromise time, are reported as `key-compromised` when the
+// revocation is read), and each certificate's events form an unbroken hash chain (each names the previous entry of its
+// certificate).
 //
 // Decoding, schema checks and signatures are done per entry without state (src/monitor/analyze.ts, in worker threads);
 // this pass applies the analyzed facts in log order inside the caller's transaction, updating the mirrored state, and
 // returns as jobs the signatures the analysis could not check (their key was logged after the analysis started).
 import { verifyDataIntegrity } from '../core/data-integrity.js';
-import type { JsonObject } from '../core/json.js';
+import { decodeEntry } from '../core/entry.js';
+import { isJsonObject, type JsonObject } from '../core/json.js';
 import { keyValidityError } from '../core/keys.js';
 import { splitVerificationMethod } from '../core/credential.js';
 import type { AnalyzedEntry } from './analyze.js';
@@ -19,6 +22,7 @@ export type EntryAnomalyKind =
   | 'time-backwards'
   | 'bad-signature'
   | 'key-invalid'
+  | 'key-compromised'
   | 'unknown-key'
   | 'unknown-issuer'
   | 'unknown-certificate'
@@ -85,7 +89,7 @@ export class EntryChecker {
       if (a.signature === 'bad') {
         anomalies.push({ kind: 'bad-signature', index, detail: `entry ${index} (${a.kind}): the signature does not verify (${a.detail ?? 'invalid'})` });
       }
-      this.applyFact(a, leafHashes[i]!, anomalies, jobs);
+      this.applyFact(a, leafHashes[i]!, anomalies, jobs, () => analyzed.slice(0, i));
     });
     return { anomalies, jobs };
   }
@@ -95,7 +99,8 @@ export class EntryChecker {
     this.store.putKey(key);
   }
 
-  private applyFact(a: AnalyzedEntry, hash: string, anomalies: EntryAnomaly[], jobs: SignatureJob[]): void {
+  /** `earlier`: the entries of this batch before `a` (not in the store yet). */
+  private applyFact(a: AnalyzedEntry, hash: string, anomalies: EntryAnomaly[], jobs: SignatureJob[], earlier: () => readonly AnalyzedEntry[]): void {
     const { index } = a;
     const fact = a.fact!;
     const loggedAt = a.loggedAt!;
@@ -130,6 +135,16 @@ export class EntryChecker {
           anomalies.push({ kind: 'duplicate', index, detail: `entry ${index} revokes key ${fact.keyId} of ${fact.issuer} again` });
         } else {
           this.putKey({ ...key, revokedAt: loggedAt, compromisedAt: fact.compromisedAt });
+          if (fact.compromisedAt !== undefined && fact.compromisedAt < loggedAt) {
+            const since = new Date(fact.compromisedAt).toISOString();
+            for (const hit of this.signedSince(fact.issuer, fact.keyId, fact.compromisedAt, index, earlier())) {
+              anomalies.push({
+                kind: 'key-compromised',
+                index: hit.index,
+                detail: `${hit.what} (entry ${hit.index}) was logged under key ${fact.keyId} of ${fact.issuer} after its compromise at ${since}, as the revocation in entry ${index} states`,
+              });
+            }
+          }
         }
         return;
       }
@@ -169,6 +184,43 @@ export class EntryChecker {
         return;
       }
     }
+  }
+
+  /**
+   * The certificates and events signed by `issuer#keyId` and logged at or after `from`, before entry `before`: the
+   * batch's own earlier entries, then the stored ones, newest first, until loggedAt falls below `from` (sequencing
+   * times never go backwards; where they do, that is reported as time-backwards).
+   */
+  private signedSince(issuer: string, keyId: string, from: number, before: number, earlier: readonly AnalyzedEntry[]): Array<{ index: number; what: string }> {
+    const found: Array<{ index: number; what: string }> = [];
+    const signedByKey = (method: unknown) => {
+      const parts = typeof method === 'string' ? splitVerificationMethod(method) : null;
+      return parts !== null && parts.issuerId === issuer && parts.keyId === keyId;
+    };
+    for (let k = earlier.length - 1; k >= 0; k--) {
+      const { fact, loggedAt, index } = earlier[k]!;
+      if (loggedAt !== null && loggedAt < from) return found;
+      if (fact?.kind === 'certificate.issued' && signedByKey(fact.method)) found.push({ index, what: `certificate ${fact.id}` });
+      if (fact?.kind === 'certificate.event' && signedByKey(fact.method)) found.push({ index, what: `event ${index} (${fact.event}) of ${fact.certificate}` });
+    }
+    for (let end = earlier[0]?.index ?? before; end > 0; end -= 256) {
+      const start = Math.max(0, end - 256);
+      const page = this.store.entries(start, end);
+      for (let k = page.length - 1; k >= 0; k--) {
+        let entry;
+        try {
+          entry = decodeEntry(page[k]!);
+        } catch {
+          continue; // reported as malformed when it was mirrored
+        }
+        if (entry.loggedAt < from) return found;
+        const proof = entry.body.proof;
+        if (!isJsonObject(proof) || !signedByKey(proof.verificationMethod)) continue;
+        const what = entry.kind === 'certificate.issued' ? `certificate ${String(entry.body.id)}` : `event ${start + k} of ${String(entry.body.certificate)}`;
+        found.push({ index: start + k, what });
+      }
+    }
+    return found;
   }
 
   /** The signer must be a logged key of `issuer`, valid at loggedAt as the log knew it then; its signature verifies. */

@@ -1,6 +1,7 @@
 // Authorization and authentication over real HTTP: a certification body acts on its own certificates only, and every
 // hostile Bearer token (forged algorithm, wrong key, wrong audience, bad times, replay, revoked key, tampering) is
-// refused with 401 before anything is logged. After every denial the log's tree size is unchanged.
+// refused with 401 before anything is logged. After every denial the log's tree size is unchanged. The full matrix
+// (every operation of /openapi.json × actor × owner) is scripts/security/authz-matrix.ts.
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken, type TokenKey } from '../../src/cli/token.js';
@@ -8,6 +9,7 @@ import { certificateIdOf } from '../../src/core/credential.js';
 import { randomBytes, signEd25519 } from '../../src/core/crypto.js';
 import { signDataIntegrity } from '../../src/core/data-integrity.js';
 import type { JsonObject } from '../../src/core/json.js';
+import { treeSize as treeSizeOf } from '../../scripts/security/harness.js';
 import { call, newCbKey, operatorKey, registerCb, signAs, type CbKey } from '../support/client.js';
 import { exampleCertificate, exampleStatusEvent } from '../support/examples.js';
 import { startTestServer, tempDir, type TestServer } from '../support/registry.js';
@@ -51,13 +53,8 @@ describe('authorization and hostile tokens', () => {
 
   const base = () => server.config.baseUrl;
 
-  /** The tree size of the served checkpoint (its second line). */
-  async function treeSize(): Promise<number> {
-    const text = await (await fetch(`${server.url}/log/checkpoint`)).text();
-    const size = Number(text.split('\n')[1]);
-    expect(Number.isSafeInteger(size)).toBe(true);
-    return size;
-  }
+  /** The tree size of the served checkpoint. */
+  const treeSize = () => treeSizeOf(server);
 
   /** A fresh, valid, signed certificate of `key`'s CB, acceptable as is with a valid token of that CB. */
   async function certificate(key: CbKey, issuer = key.issuer): Promise<JsonObject> {

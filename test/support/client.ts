@@ -6,6 +6,9 @@ import { signDataIntegrity } from '../../src/core/data-integrity.js';
 import type { JsonObject } from '../../src/core/json.js';
 import type { TestServer } from './registry.js';
 
+/** What these helpers need of a registry: an in-process test server or a registry process (scripts/security). */
+export type Endpoint = Pick<TestServer, 'url'> & { config: Pick<TestServer['config'], 'baseUrl'>; registryKey: { seed: Uint8Array; publicKey: Uint8Array } };
+
 export interface CbKey extends TokenKey {
   publicKeyMultibase: string;
 }
@@ -16,12 +19,12 @@ export async function newCbKey(issuer: string, keyId = 'key-1'): Promise<CbKey> 
   return { issuer, keyId, seed, publicKey, publicKeyMultibase: encodeMultikey(publicKey) };
 }
 
-export function operatorKey(server: TestServer): TokenKey {
+export function operatorKey(server: Endpoint): TokenKey {
   return { issuer: 'registry', keyId: 'registry', seed: server.registryKey.seed, publicKey: server.registryKey.publicKey };
 }
 
 export async function call(
-  server: TestServer,
+  server: Endpoint,
   method: string,
   path: string,
   options: { key?: TokenKey; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
@@ -44,7 +47,7 @@ export async function call(
 }
 
 /** Registers a CB with the given keys (and managed signing if asked) through the operator API. */
-export async function registerCb(server: TestServer, slug: string, keys: CbKey[], managedSigning = false) {
+export async function registerCb(server: Endpoint, slug: string, keys: CbKey[], managedSigning = false) {
   return call(server, 'POST', '/api/v1/issuers', {
     key: operatorKey(server),
     body: {
@@ -58,7 +61,7 @@ export async function registerCb(server: TestServer, slug: string, keys: CbKey[]
 }
 
 /** Signs a document with a CB key as `<issuer id>#<keyId>`. */
-export async function signAs(server: TestServer, key: CbKey, document: JsonObject): Promise<JsonObject> {
+export async function signAs(server: Endpoint, key: CbKey, document: JsonObject): Promise<JsonObject> {
   return signDataIntegrity(document, {
     seed: key.seed,
     verificationMethod: `${server.config.baseUrl}/issuers/${key.issuer}#${key.keyId}`,
