@@ -15,12 +15,15 @@
 //   3. verify: restart the server on that database and GET random certificates' verify URLs with
 //              `Accept: application/json` over `--clients` connections for --duration seconds (after --verify-warmup
 //              seconds untimed). Every answer must be 200 with `valid: true`. Server RSS is read from /proc.
-//   4. issue-large: --issue-large more issuances over HTTP on the large log (receipts prove against a big tree).
+//   4. batch:  restart the server on the large log and POST /api/v1/verify with --verify-batch random certificate ids
+//              per request over --batch-clients connections for --duration seconds. Every answer must be 200 with one
+//              `valid: true` verdict per id; the rate is certificates per second.
+//   5. issue-large: --issue-large more issuances over HTTP on the large log (receipts prove against a big tree).
 //
 // --profile runs the server children under `node --cpu-prof` and prints (and with --write records) the functions
 // with the most CPU time per phase; profiled numbers carry the profiler's overhead, so measure without it.
 // --dir DIR keeps the large log in DIR/large, reused by the next run with the same DIR (the build only tops it up), so
-// the measured phases can be repeated without rebuilding. --phases issue,build,verify,issue-large picks phases.
+// the measured phases can be repeated without rebuilding. --phases issue,build,verify,batch,issue-large picks phases.
 import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,6 +41,7 @@ import {
   BENCH_ISSUER,
   BENCH_KEY_ID,
   benchCertificate,
+  benchCertificateId,
   certificateDates,
   certificateNumber,
   CertificateSigner,
@@ -79,7 +83,9 @@ const { values: opts } = parseArgs({
     'issue-large': { type: 'string', default: '5000' },
     batch: { type: 'string', default: '1024' },
     workers: { type: 'string', default: '1' },
-    phases: { type: 'string', default: 'issue,build,verify,issue-large' },
+    phases: { type: 'string', default: 'issue,build,verify,batch,issue-large' },
+    'verify-batch': { type: 'string', default: '1000' },
+    'batch-clients': { type: 'string', default: '4' },
     dir: { type: 'string' },
     keep: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
@@ -99,19 +105,21 @@ const CERTS = count('certs', opts.certs);
 const ISSUE = count('issue', opts.issue, 1);
 const WARMUP = count('warmup', opts.warmup);
 const CLIENTS = count('clients', opts.clients, 1);
+const VERIFY_BATCH = count('verify-batch', opts['verify-batch'], 1);
+const BATCH_CLIENTS = count('batch-clients', opts['batch-clients'], 1);
 const DURATION_S = count('duration', opts.duration, 1);
 const VERIFY_WARMUP_S = count('verify-warmup', opts['verify-warmup']);
 const ISSUE_LARGE = count('issue-large', opts['issue-large']);
 const BATCH = count('batch', opts.batch, 1);
 const WORKERS = count('workers', opts.workers);
-const ALL_PHASES = ['issue', 'build', 'verify', 'issue-large'];
+const ALL_PHASES = ['issue', 'build', 'verify', 'batch', 'issue-large'];
 const PHASES = new Set((opts.phases ?? '').split(',').map((p) => p.trim()).filter((p) => p !== ''));
 for (const p of PHASES) if (!ALL_PHASES.includes(p)) throw new Error(`--phases: unknown phase ${p} (known: ${ALL_PHASES.join(', ')})`);
 const OUT = opts.out ?? (opts.write ? join(ROOT, 'docs', 'PERFORMANCE.md') : undefined);
 /** Tokens live at most 300 s (MAX_TOKEN_LIFETIME_S); mint them as late as possible with a little less. */
 const TOKEN_LIFETIME_S = 290;
 
-const TARGETS = { issuePerSecond: 2000, issueP99Ms: 300, verifyPerSecond: 5000, verifyP99Ms: 50 };
+const TARGETS = { issuePerSecond: 2000, issueP99Ms: 300, verifyPerSecond: 5000, verifyP99Ms: 50, batchCertificatesPerSecond: 20_000 };
 
 function log(message: string): void {
   process.stderr.write(`[api-bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -198,6 +206,8 @@ interface Results {
   /** The large log came from an earlier run (--dir): how that run built it. */
   builtEarlier: { certificates: number; seconds: number; date: string } | null;
   verify: LoadPhase | null;
+  /** Batch verification: one request verifies VERIFY_BATCH certificates. */
+  batch: LoadPhase | null;
   verifyStartMs: number | null;
   verifyListeningRss: { rss: number; hwm: number } | null;
   issueLarge: LoadPhase | null;
@@ -367,6 +377,34 @@ async function verifyPhase(server: ServerChild, certificates: number): Promise<L
   return phase;
 }
 
+function checkBatch(response: HttpResponse): string | null {
+  if (response.status !== 200) return `status ${response.status}: ${response.body.slice(0, 300)}`;
+  const { results } = JSON.parse(response.body) as { results?: Array<{ verdict?: { valid?: unknown } }> };
+  if (!Array.isArray(results) || results.length !== VERIFY_BATCH) return `expected ${VERIFY_BATCH} results: ${response.body.slice(0, 300)}`;
+  const invalid = results.findIndex((r) => r.verdict?.valid !== true);
+  return invalid < 0 ? null : `item ${invalid}: ${JSON.stringify(results[invalid]).slice(0, 300)}`;
+}
+
+/** POSTs batches of VERIFY_BATCH random certificate ids to /api/v1/verify for DURATION_S seconds. */
+async function batchPhase(server: ServerChild, certificates: number): Promise<LoadPhase> {
+  const logSize = await healthSize(server.port);
+  const spec = () => {
+    const items: string[] = [];
+    for (let k = 0; k < VERIFY_BATCH; k++) items.push(benchCertificateId(BENCH_BASE_URL, 1 + Math.floor(Math.random() * certificates)));
+    return { method: 'POST' as const, path: '/api/v1/verify', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ items }) };
+  };
+  const load = (durationMs: number) => runLoad({ port: server.port, clients: BATCH_CLIENTS, next: spec, check: checkBatch, durationMs });
+  if (VERIFY_WARMUP_S > 0) await load(VERIFY_WARMUP_S * 1000);
+  const phase = loadPhase(logSize, await measured(server, () => load(DURATION_S * 1000)));
+  log(
+    `batch: ${int(phase.requests)} requests of ${int(VERIFY_BATCH)} ids in ${phase.seconds.toFixed(2)} s = ${int(phase.perSecond * VERIFY_BATCH)} certificates/s; ` +
+      `p50 ${ms(phase.latency.p50)} p99 ${ms(phase.latency.p99)}; ${phase.errors} errors; ` +
+      `server ${phase.serverCpuCores.toFixed(2)} cores, client ${phase.clientCpuCores.toFixed(2)}, others ${phase.otherCores.toFixed(2)}`,
+  );
+  if (phase.errors > 0) log(`  ${phase.errorSamples.join('\n  ')}`);
+  return phase;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Report
 
@@ -407,8 +445,14 @@ function report(r: Results): string {
     lines.push(`| Verification p99 | ${ms(v.latency.p99)} | < ${TARGETS.verifyP99Ms} ms | ${pass(v.latency.p99 < TARGETS.verifyP99Ms)} |`);
     lines.push(`| Verification errors | ${v.errors} of ${int(v.requests)} | 0 | ${pass(v.errors === 0)} |`);
   }
+  const b = r.batch;
+  if (b) {
+    const perSecond = b.perSecond * VERIFY_BATCH;
+    lines.push(`| Batch verification, certificates/s (${int(VERIFY_BATCH)} per request, ${BATCH_CLIENTS} clients) | ${int(perSecond)} | ≥ ${int(TARGETS.batchCertificatesPerSecond)} | ${pass(perSecond >= TARGETS.batchCertificatesPerSecond)} |`);
+    lines.push(`| Batch verification errors | ${b.errors} of ${int(b.requests)} requests | 0 | ${pass(b.errors === 0)} |`);
+  }
   if (v && r.certificates < 1_000_000) lines.push('', `The log held ${int(r.certificates)} certificates, not 1,000,000: the target size was not measured.`);
-  const busy = [i, v, r.issueLarge].filter((p): p is LoadPhase => p !== null && p.otherCores > 0.25);
+  const busy = [i, v, b, r.issueLarge].filter((p): p is LoadPhase => p !== null && p.otherCores > 0.25);
   if (busy.length > 0) {
     lines.push('', `**The machine was not idle:** other processes kept ${busy.map((p) => p.otherCores.toFixed(2)).join(' / ')} of its ${r.machine.cores} cores busy ` +
       'during the measured phase(s) (column "Other cores" below), so the server got less CPU than it would alone and these numbers understate it.');
@@ -422,6 +466,7 @@ function report(r: Results): string {
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   if (i) lines.push(...loadRows('Issue (`POST /api/v1/certificates`)', i, 'issuances'));
   if (v) lines.push(...loadRows(`Verify (\`GET /v/{issuer}/{number}\`, JSON)`, v, 'verifications'));
+  if (b) lines.push(...loadRows(`Batch verify (\`POST /api/v1/verify\`, ${int(VERIFY_BATCH)} ids)`, b, 'requests'));
   if (r.issueLarge) lines.push(...loadRows('Issue on the large log', r.issueLarge, 'issuances'));
   lines.push('', '"Server cores" and "Client cores" are the CPU time of the server child and of the load client divided by wall time; ' +
     '"Server CPU per request" is the server\'s CPU time divided by the requests answered (all its threads, so it includes the libuv pool that runs ' +
@@ -457,9 +502,14 @@ function report(r: Results): string {
       `from all ${int(r.certificates)}; a request counts as an error unless it is a 200 with \`valid: true\` and status \`active\`. ` +
       `Server RSS after the run: ${v.rss ? `${mb(v.rss.rss)} (peak ${mb(v.rss.hwm)})` : 'not available'}.`);
   }
+  if (b) {
+    lines.push(`- **Batch verify.** The server restarted on the large log; ${BATCH_CLIENTS} clients POST \`{"items": [...]}\` with ${int(VERIFY_BATCH)} ` +
+      `certificate ids drawn at random from all ${int(r.certificates)} to \`/api/v1/verify\` for ${DURATION_S} s (after ${VERIFY_WARMUP_S} s untimed); ` +
+      `a request counts as an error unless every result is \`valid: true\`. Rate in certificates/s: ${int(b.perSecond * VERIFY_BATCH)}.`);
+  }
   if (r.issueLarge) lines.push(`- **Issue on the large log.** ${int(r.issueLarge.requests)} more issuances as in the first phase, against the restarted server.`);
 
-  const profiles: Array<[string, LoadPhase | null]> = [['Issue', i], ['Verify', v], ['Issue on the large log', r.issueLarge]];
+  const profiles: Array<[string, LoadPhase | null]> = [['Issue', i], ['Verify', v], ['Batch verify', b], ['Issue on the large log', r.issueLarge]];
   if (profiles.some(([, p]) => p?.profile)) {
     lines.push('', '### Server profiles', '');
     for (const [name, p] of profiles) if (p?.profile) lines.push(`**${name}.** `, '', ...profileTable(p.profile), '');
@@ -537,6 +587,7 @@ async function main(): Promise<void> {
     build: null,
     builtEarlier: null,
     verify: null,
+    batch: null,
     verifyStartMs: null,
     verifyListeningRss: null,
     issueLarge: null,
@@ -584,7 +635,18 @@ async function main(): Promise<void> {
       results.verify.profile = profileOf(profileDir('verify'));
     }
 
-    // 4. issue on the large log
+    // 4. batch verification
+    if (PHASES.has('batch') && results.certificates > 0) {
+      const server = await startServer(ROOT, largeDir, profileDir('batch'));
+      try {
+        results.batch = await batchPhase(server, results.certificates);
+      } finally {
+        await server.stop();
+      }
+      results.batch.profile = profileOf(profileDir('batch'));
+    }
+
+    // 5. issue on the large log
     if (PHASES.has('issue-large') && ISSUE_LARGE > 0) {
       const server = await startServer(ROOT, largeDir, profileDir('issue-large'));
       try {

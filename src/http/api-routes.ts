@@ -176,8 +176,9 @@ export function apiRoutes(services: ApiServices): Hono {
     if (!Array.isArray(items)) throw new RegistryError('bad-request', 'items: must be an array of certificate ids or credentials');
     if (items.length > MAX_BATCH) throw new RegistryError('payload-too-large', `items: at most ${MAX_BATCH} per request`);
     const at = now();
+    const context = views.context();
     const results = [];
-    for (const item of items) results.push(await views.verifyItem(item, at));
+    for (const item of items) results.push(await views.verifyItem(item, at, context));
     return c.json({ results });
   });
 

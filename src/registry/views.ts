@@ -40,6 +40,7 @@ import {
   type EventRow,
   type Lifecycle,
   type RegistryStore,
+  type VerdictRow,
 } from '../store/registry-store.js';
 
 export interface LoggedEntryView {
@@ -93,6 +94,34 @@ interface CertificateHistory {
 
 type KeyRows = Awaited<ReturnType<RegistryStore['keysOf']>>;
 
+/**
+ * What the verdicts of one request share: each issuer's keys and the served tree size, read once per request (so a
+ * batch of a thousand ids reads them once, and a key revocation still counts from the next request on).
+ */
+export class ReadContext {
+  private readonly keys = new Map<string, Promise<KeyRows>>();
+  private size: Promise<number> | null = null;
+
+  constructor(
+    private readonly store: RegistryStore,
+    private readonly log: LogReader,
+  ) {}
+
+  keysOf(issuer: string): Promise<KeyRows> {
+    let keys = this.keys.get(issuer);
+    if (!keys) {
+      keys = this.store.keysOf(issuer);
+      this.keys.set(issuer, keys);
+    }
+    return keys;
+  }
+
+  servedSize(): Promise<number> {
+    this.size ??= this.log.checkpoint().then((c) => c.size);
+    return this.size;
+  }
+}
+
 /** The verdict of a certificate in the registry, with the ids it is served under. */
 export interface CertificateVerdict {
   id: string;
@@ -125,27 +154,39 @@ export class RegistryViews {
   }
 
   /** The verdict of a certificate at `now` (what `GET /v/{issuer}/{number}` serves as JSON). */
-  async verdict(issuer: string, number: string, now: number): Promise<CertificateVerdict | null> {
-    const row = await this.store.certificate(issuer, number);
-    return row ? { id: certificateIdOf(this.baseUrl, issuer, number), issuer, number, verdict: await this.verdictOf(row, now) } : null;
+  async verdict(issuer: string, number: string, now: number, context = this.context()): Promise<CertificateVerdict | null> {
+    const row = await this.store.verdictRow(issuer, number);
+    return row ? { id: certificateIdOf(this.baseUrl, issuer, number), issuer, number, verdict: await this.verdictOf(row, now, context) } : null;
+  }
+
+  /** The shared reads of one request's verdicts (pass one to every verifyItem of a batch). */
+  context(): ReadContext {
+    return new ReadContext(this.store, this.log);
   }
 
   /**
    * A verdict from the row alone when it has the verdict facts and `now` is at or after its latest entry; otherwise
    * (a row an older writer left, or a time before the latest event) from the full view, which replays the entries.
    */
-  private async verdictOf(row: CertificateRow, now: number): Promise<Verdict> {
+  private async verdictOf(row: VerdictRow, now: number, context: ReadContext): Promise<Verdict> {
     const folded = foldedStateOf(row);
     if (folded === null || row.keyId === null || row.eventCount === null || row.stateAt === null || now < row.stateAt) {
-      return (await this.view(row, now)).verdict;
+      return this.replayedVerdict(row, now);
     }
-    const keyRows = await this.store.keysOf(row.issuer);
+    const keyRows = await context.keysOf(row.issuer);
     // Event keys matter only once a key of the issuer was revoked: until then every event's key was valid when logged.
     const events = row.eventCount > 0 && keyRows.some((k) => k.revokedIndex !== null) ? await this.store.events(row.issuer, row.number) : null;
-    if (events?.some((e) => e.keyId === null || e.loggedAt === null)) return (await this.view(row, now)).verdict;
-    const checks = await this.authenticity(row, row.keyId, keyRows, events, row.eventCount);
+    if (events?.some((e) => e.keyId === null || e.loggedAt === null)) return this.replayedVerdict(row, now);
+    const checks = this.authenticity(row, row.keyId, keyRows, events, row.eventCount, await context.servedSize());
     const state = certificateState(folded.certificate, folded.events, now);
     return verdictOf([...checks, ...stateChecks(state)], state);
+  }
+
+  /** The verdict of the full view, which replays the certificate's entries. */
+  private async replayedVerdict(row: VerdictRow, now: number): Promise<Verdict> {
+    const full = await this.store.certificate(row.issuer, row.number);
+    if (!full) throw new RegistryError('log-integrity', `certificate ${row.number} of ${row.issuer} vanished`);
+    return (await this.view(full, now)).verdict;
   }
 
   /**
@@ -161,7 +202,7 @@ export class RegistryViews {
       this.histories.set(cacheKey, history);
     }
     const keyRows = await this.store.keysOf(row.issuer);
-    const checks = await this.authenticity(row, history.keyId, keyRows, history.events, history.events.length);
+    const checks = this.authenticity(row, history.keyId, keyRows, history.events, history.events.length, (await this.log.checkpoint()).size);
     const folded = foldedStateOf(row);
     // The folded state replays to the same state as the events from the latest entry on; before it, replay them.
     const state =
@@ -176,7 +217,14 @@ export class RegistryViews {
    * when it was logged, its presence in the served tree, and each event's key's validity when that was logged.
    * `events` may be null when no key of the issuer was ever revoked (no event key can then be invalid).
    */
-  private async authenticity(row: CertificateRow, keyId: string, keyRows: KeyRows, events: readonly EventRow[] | null, eventCount: number): Promise<Check[]> {
+  private authenticity(
+    row: VerdictRow,
+    keyId: string,
+    keyRows: KeyRows,
+    events: readonly EventRow[] | null,
+    eventCount: number,
+    servedSize: number,
+  ): Check[] {
     const keys = new Map(keyRows.map((k) => [k.keyId, keyRecord(k)]));
     const method = `${issuerIdOf(this.baseUrl, row.issuer)}#${keyId}`;
     const key = keys.get(keyId);
@@ -184,8 +232,7 @@ export class RegistryViews {
     checks.push(check('signature', key !== undefined, key ? `signed by ${method}` : `unknown verification method ${method}`));
     const keyError = key ? keyValidityError(key, row.loggedAt) : 'no registered key';
     checks.push(check('issuer-key', keyError === null, keyError ?? `key ${keyId} was valid when the certificate was logged`));
-    const { size } = await this.log.checkpoint();
-    const logged = row.issuedIndex < size;
+    const logged = row.issuedIndex < servedSize;
     checks.push(check('logged', logged, logged ? `logged at index ${row.issuedIndex}` : `entry ${row.issuedIndex} is not in the served tree`));
     const problems: string[] = [];
     for (const event of events ?? []) {
@@ -282,10 +329,10 @@ export class RegistryViews {
   }
 
   /** One item of a batch: a certificate id (verify URL) or a credential, which need not be in this registry. */
-  async verifyItem(item: JsonValue, now: number): Promise<{ id: string | null; verdict: Verdict }> {
+  async verifyItem(item: JsonValue, now: number, context = this.context()): Promise<{ id: string | null; verdict: Verdict }> {
     if (typeof item === 'string') {
       const parsed = parseCertificateId(this.baseUrl, item);
-      const found = parsed ? await this.verdict(parsed.issuer, parsed.number, now) : null;
+      const found = parsed ? await this.verdict(parsed.issuer, parsed.number, now, context) : null;
       return { id: item, verdict: found ? found.verdict : notFound(item) };
     }
     if (!isJsonObject(item)) return { id: null, verdict: verdictOf([check('signature', false, 'not a certificate id or credential')], null) };
@@ -319,7 +366,8 @@ export class RegistryViews {
 
   async byModel(digest: string, now: number): Promise<CertificateSummary[]> {
     const rows = await this.store.certificatesByModel(digest, MAX_PAGE);
-    return Promise.all(rows.map(async (row) => summary(row, certificateIdOf(this.baseUrl, row.issuer, row.number), await this.verdictOf(row, now))));
+    const context = this.context();
+    return Promise.all(rows.map(async (row) => summary(row, certificateIdOf(this.baseUrl, row.issuer, row.number), await this.verdictOf(row, now, context))));
   }
 
   /**
@@ -334,8 +382,9 @@ export class RegistryViews {
       filter.status === 'revoked' || filter.status === 'suspended' ? filter.status : filter.status ? 'active' : undefined;
     const rows = await this.store.search({ ...filter, lifecycle });
     const items: CertificateSummary[] = [];
+    const context = this.context();
     for (const row of rows) {
-      const verdict = await this.verdictOf(row, now);
+      const verdict = await this.verdictOf(row, now, context);
       if (!filter.status || verdict.status === filter.status) items.push(summary(row, certificateIdOf(this.baseUrl, row.issuer, row.number), verdict));
     }
     const last = rows.at(-1);

@@ -21,6 +21,8 @@ export type IssuerRow = typeof issuers.$inferSelect;
 export type IssuerKeyRow = typeof issuerKeys.$inferSelect;
 export type CertificateRow = typeof certificates.$inferSelect;
 export type Lifecycle = CertificateRow['lifecycle'];
+/** The columns a verdict needs (RegistryStore.verdictRow): fewer columns to read and map than the whole row. */
+export type VerdictRow = Pick<CertificateRow, 'issuer' | 'number' | 'issuedIndex' | 'loggedAt' | 'keyId' | 'eventCount' | 'stateAt' | 'state'>;
 /** A certificate's event as indexed: its log index, the key id of its proof and its loggedAt. */
 export type EventRow = { idx: number; keyId: string | null; loggedAt: number | null };
 
@@ -54,7 +56,7 @@ export function foldState(certificate: StatusCertificate, events: readonly Statu
 }
 
 /** The folded state of a row, or null on a row an older writer left without it. */
-export function foldedStateOf(row: CertificateRow): FoldedState | null {
+export function foldedStateOf(row: Pick<CertificateRow, 'state'>): FoldedState | null {
   return row.state === null ? null : (JSON.parse(row.state) as FoldedState);
 }
 
@@ -105,6 +107,21 @@ export class RegistryStore {
     this.prepared = {
       certificate: db
         .select()
+        .from(certificates)
+        .where(and(eq(certificates.issuer, sql.placeholder('issuer')), eq(certificates.number, sql.placeholder('number'))))
+        .limit(1)
+        .prepare(),
+      verdictRow: db
+        .select({
+          issuer: certificates.issuer,
+          number: certificates.number,
+          issuedIndex: certificates.issuedIndex,
+          loggedAt: certificates.loggedAt,
+          keyId: certificates.keyId,
+          eventCount: certificates.eventCount,
+          stateAt: certificates.stateAt,
+          state: certificates.state,
+        })
         .from(certificates)
         .where(and(eq(certificates.issuer, sql.placeholder('issuer')), eq(certificates.number, sql.placeholder('number'))))
         .limit(1)
@@ -167,6 +184,11 @@ export class RegistryStore {
 
   async certificate(issuer: string, number: string): Promise<CertificateRow | null> {
     const rows = await this.prepared.certificate.all({ issuer, number });
+    return rows[0] ?? null;
+  }
+
+  async verdictRow(issuer: string, number: string): Promise<VerdictRow | null> {
+    const rows = await this.prepared.verdictRow.all({ issuer, number });
     return rows[0] ?? null;
   }
 
