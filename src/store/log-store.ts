@@ -94,12 +94,38 @@ export async function selectCheckpoints(db: AnySQLiteDatabase, fromSize: number,
   return rows.map(toCheckpoint);
 }
 
+/** One tile by primary key, prepared once per synchronous database (proofs and tile requests read a few each). */
+const tileStatements = new WeakMap<AnySQLiteDatabase, { get(values: { level: number; idx: number }): unknown }>();
+
+function tileStatement(db: AnySQLiteDatabase) {
+  let statement = tileStatements.get(db);
+  if (!statement) {
+    statement = db
+      .select()
+      .from(logTiles)
+      .where(and(eq(logTiles.level, sql.placeholder('level')), eq(logTiles.idx, sql.placeholder('idx'))))
+      .prepare();
+    tileStatements.set(db, statement);
+  }
+  return statement as { get(values: { level: number; idx: number }): typeof logTiles.$inferSelect | undefined };
+}
+
 export async function selectTiles(
   db: AnySQLiteDatabase,
   ids: ReadonlyArray<{ level: number; index: number }>,
 ): Promise<Map<string, Uint8Array>> {
   const out = new Map<string, Uint8Array>();
   if (ids.length === 0) return out;
+  if ((db as unknown as { resultKind?: string }).resultKind === 'sync') {
+    // better-sqlite3: primary-key lookups of a prepared statement, cheaper than building the OR query each time
+    // (D1 keeps the one query: there each statement is a round trip).
+    const statement = tileStatement(db);
+    for (const { level, index } of ids) {
+      const row = statement.get({ level, idx: index });
+      if (row) out.set(tileKey(level, index), toBytes(row.data));
+    }
+    return out;
+  }
   const byLevel = new Map<number, number[]>();
   for (const { level, index } of ids) {
     const list = byLevel.get(level) ?? [];
