@@ -12,35 +12,31 @@
 // acknowledgements follow commits and that recovery is correct, not that fsync reaches the platter (power loss).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bytesEqual, fromBase64 } from '../src/core/bytes.js';
-import { parseVerifierKey, type NoteVerifier } from '../src/core/note.js';
-import { verifyConsistency } from '../src/core/merkle.js';
-import { seededRandom } from './crash/entries.js';
-import { openCheckpointNote, verifyLogDatabase, type AckRecord, type OpenedCheckpoint, type VerifyReport } from './crash/verify-log.js';
+import {
+  deferred,
+  killChildren,
+  killPlan,
+  messageOf as message,
+  runProgram,
+  ServedCheckpoints,
+  trackChild,
+  withTimeout,
+  type KillPlanOptions,
+} from './crash/loop.js';
+import { verifyLogDatabase, type AckRecord, type VerifyReport } from './crash/verify-log.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WRITER = fileURLToPath(new URL('./crash/log-writer.ts', import.meta.url));
 const LISTEN_TIMEOUT_MS = 30_000;
 
-export interface CrashLoopOptions {
-  /** SIGKILLs to deliver (default 50). */
-  kills?: number;
-  /** A writer runs this long after it started listening before it is killed: uniform in [minMs, maxMs]. */
-  minMs?: number;
-  maxMs?: number;
-  /** Where the database and keys live; a fresh temporary folder by default (removed afterwards unless it failed). */
-  dir?: string;
+/** Kill plan defaults: 50 kills, writers running 50..400 ms. */
+export interface CrashLoopOptions extends KillPlanOptions {
   /** Appends in flight in the writer (default 64). */
   concurrency?: number;
-  /** Seed of the kill timings (default random; printed so a run can be repeated). */
-  seed?: number;
-  /** Share of kills (after the first) delivered during the writer's startup instead (default 0.1). */
-  startupKills?: number;
   /** Keep a temporary folder even when the run passed. */
   keep?: boolean;
   /** Progress lines; default none. */
@@ -71,19 +67,11 @@ export interface CrashLoopSummary {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Writer processes. Every one is SIGKILLed on exit of this process; they also exit when their stdin closes.
-
-const live = new Set<ChildProcess>();
-let exitHook = false;
+// Writer processes. Every one is SIGKILLed on exit of this process (scripts/crash/loop.ts); they also exit when their
+// stdin closes.
 
 /** Writer processes currently running (0 once runCrashLoop returned). */
-export function liveWriters(): number {
-  return live.size;
-}
-
-function killAll(): void {
-  for (const child of live) child.kill('SIGKILL');
-}
+export { liveChildren as liveWriters } from './crash/loop.js';
 
 interface Listening {
   port: number;
@@ -95,23 +83,6 @@ interface Ack {
   index: number;
   seq: number;
   sha256: string;
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: Error): void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => undefined); // A rejection nobody awaited is not an error here.
-  return { promise, resolve, reject };
 }
 
 class WriterProcess {
@@ -127,16 +98,11 @@ class WriterProcess {
   private stderr = '';
 
   constructor(args: string[]) {
-    if (!exitHook) {
-      exitHook = true;
-      process.on('exit', killAll);
-    }
     this.child = spawn(process.execPath, ['--import', 'tsx', WRITER, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    live.add(this.child);
+    trackChild(this.child);
     this.exited = new Promise((resolveExit) => {
       this.child.once('exit', (code, signal) => {
         this.hasExited = true;
-        live.delete(this.child);
         this.listening.reject(new Error(`writer exited (code ${code}, signal ${signal}) before listening: ${this.stderrTail()}`));
         resolveExit({ code, signal });
       });
@@ -203,152 +169,41 @@ class WriterProcess {
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP helpers.
-
-async function fetchJson(url: string): Promise<unknown> {
-  const res = await fetch(url);
-  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
-
-async function fetchVkey(base: string): Promise<string> {
-  const body = (await fetchJson(`${base}/.well-known/certrail`)) as { logVerifierKey?: unknown };
-  if (typeof body.logVerifierKey !== 'string') throw new Error('/.well-known/certrail has no logVerifierKey');
-  return body.logVerifierKey;
-}
-
-/** Fetches a consistency proof over HTTP and verifies it with core verifyConsistency (equal sizes: equal roots). */
-async function httpConsistent(
-  base: string,
-  from: { size: number; root: Uint8Array },
-  to: { size: number; root: Uint8Array },
-): Promise<boolean> {
-  if (from.size === to.size) return bytesEqual(from.root, to.root);
-  if (from.size === 0) return true; // the empty tree is a prefix of every tree
-  const body = (await fetchJson(`${base}/log/proof/consistency?from=${from.size}&to=${to.size}`)) as { proof?: unknown };
-  if (!Array.isArray(body.proof) || !body.proof.every((p): p is string => typeof p === 'string')) return false;
-  return verifyConsistency(from.size, to.size, from.root, to.root, body.proof.map(fromBase64));
-}
-
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-// ---------------------------------------------------------------------------------------------
 // The loop.
 
 export async function runCrashLoop(options: CrashLoopOptions = {}): Promise<CrashLoopSummary> {
-  const kills = options.kills ?? 50;
-  const minMs = options.minMs ?? 50;
-  const maxMs = options.maxMs ?? 400;
+  const { kills, minMs, maxMs, startupKillShare, seed, random, dir, temporary } = killPlan(
+    options,
+    { kills: 50, minMs: 50, maxMs: 400 },
+    'certrail-crash-',
+  );
   const concurrency = options.concurrency ?? 64;
-  const startupKillShare = options.startupKills ?? 0.1;
-  const seed = options.seed ?? randomBytes(4).readUInt32BE(0);
   const log = options.log ?? (() => undefined);
-  if (!(Number.isInteger(kills) && kills >= 1)) throw new Error('kills must be a positive integer');
-  if (!(minMs >= 0 && maxMs >= minMs)) throw new Error('need 0 <= min-ms <= max-ms');
-
-  const temporary = options.dir === undefined;
-  const dir = options.dir ? resolve(options.dir) : mkdtempSync(join(tmpdir(), 'certrail-crash-'));
-  mkdirSync(dir, { recursive: true });
   const dbPath = join(dir, 'certrail.db');
   const keyDir = join(dir, 'keys');
   const session = randomBytes(4).toString('hex');
-  const random = seededRandom(seed);
   const started = performance.now();
 
   const violations: string[] = [];
   const acks: AckRecord[] = [];
-  const served = new Set<string>();
-  const noteCache = new Map<string, OpenedCheckpoint>();
-  let verifier: NoteVerifier | null = null;
-  let vkey = '';
-  /** The last checkpoint served over HTTP (across restarts): served sizes must never decrease. */
-  let lastServed: { size: number; root: Uint8Array } | null = null;
+  const served = new ServedCheckpoints(violations);
   let lastReport: VerifyReport | null = null;
   let startupKills = 0;
   let checkpointsChecked = 0;
-  let httpProofs = 0;
   let lost = 0;
   const startupTimes: number[] = [];
   const writerArgs = (run: number, extra: string[] = []) => [
     '--db', dbPath, '--keys', keyDir, '--session', session, '--run', String(run), '--concurrency', String(concurrency), ...extra,
   ];
 
-  /** Records a served note: its signature verifies and its size never goes below an earlier one. */
-  async function recordServed(note: string, where: string): Promise<void> {
-    if (!verifier) return;
-    let opened = noteCache.get(note);
-    if (!opened) {
-      opened = await openCheckpointNote(note, verifier);
-      noteCache.set(note, opened);
-    }
-    if (!served.has(note)) {
-      served.add(note);
-      if ('error' in opened) violations.push(`${where}: served checkpoint fails verification: ${opened.error}`);
-    }
-    if ('error' in opened) return;
-    if (lastServed && opened.size < lastServed.size) {
-      violations.push(`${where}: served size went down from ${lastServed.size} to ${opened.size}`);
-    }
-    if (lastServed && opened.size === lastServed.size && !bytesEqual(opened.root, lastServed.root)) {
-      violations.push(`${where}: two roots served for size ${opened.size}`);
-    }
-    lastServed = opened;
-  }
-
   /** Checks the restarted writer before the kill timer starts: it opened at the durable latest and still proves it. */
   async function restartChecks(base: string, listening: Listening, where: string): Promise<void> {
-    const opened = verifier ? await openCheckpointNote(listening.checkpoint, verifier) : null;
-    if (opened && 'error' in opened) {
-      violations.push(`${where}: the checkpoint the writer opened with fails: ${opened.error}`);
-      return;
-    }
     if (listening.refused !== null) violations.push(`${where}: the restarted writer refuses writes: ${listening.refused}`);
     if (lastReport?.latest && listening.checkpoint !== lastReport.latest.note) {
       violations.push(`${where}: restarted at another checkpoint than the durable latest (${lastReport.latest.size})`);
     }
-    const key = await fetchVkey(base);
-    if (key !== vkey) violations.push(`${where}: the log verifier key changed across a restart`);
-    const before = lastServed;
-    if (opened && before) {
-      if (before.size > opened.size) {
-        violations.push(`${where}: restarted at size ${opened.size} below the served size ${before.size}`);
-      } else {
-        httpProofs++;
-        if (!(await httpConsistent(base, before, opened))) {
-          violations.push(`${where}: the restarted log is not consistent with checkpoint ${before.size} served before the kill`);
-        }
-      }
-    }
-  }
-
-  async function pollCheckpoints(base: string, writer: WriterProcess, where: string): Promise<void> {
-    while (!writer.killedByUs && !writer.hasExited) {
-      let note: string | null = null;
-      try {
-        const res = await fetch(`${base}/log/checkpoint`);
-        const body = await res.text();
-        if (res.status === 200) note = body;
-        else if (!writer.killedByUs) violations.push(`${where}: GET /log/checkpoint answered ${res.status}`);
-      } catch (error) {
-        // A request cut by the kill is expected; one failing while the writer runs is not.
-        if (!writer.killedByUs && !writer.hasExited) violations.push(`${where}: GET /log/checkpoint failed: ${message(error)}`);
-      }
-      // A note whose whole body arrived was served, even if the kill came right after.
-      if (note !== null) await recordServed(note, where);
-    }
+    await served.learnKey(base, where);
+    await served.checkRestart(base, listening.checkpoint, where);
   }
 
   async function runOne(run: number, where: string): Promise<{ ranMs: number; atStartup: boolean; acks: number }> {
@@ -371,17 +226,13 @@ export async function runCrashLoop(options: CrashLoopOptions = {}): Promise<Cras
         listenedAt = performance.now();
         startupTimes.push(listenedAt - writer.spawnedAt);
         const base = `http://127.0.0.1:${listening.port}`;
-        if (!verifier) {
-          vkey = await fetchVkey(base);
-          verifier = parseVerifierKey(vkey);
-        }
         try {
           await restartChecks(base, listening, where);
-          await recordServed(listening.checkpoint, where);
+          await served.record(listening.checkpoint, where);
         } catch (error) {
           if (!writer.killedByUs) violations.push(`${where}: restart check failed: ${message(error)}`);
         }
-        const polling = pollCheckpoints(base, writer, where);
+        const polling = served.poll(base, writer, where);
         if (!atStartup) timer = setTimeout(() => writer.kill(), runDelay);
         await writer.exited;
         await polling;
@@ -407,17 +258,17 @@ export async function runCrashLoop(options: CrashLoopOptions = {}): Promise<Cras
       const where = `kill ${run}`;
       const result = await runOne(run, where);
       if (result.atStartup) startupKills++;
-      if (!verifier) {
+      if (!served.knowsKey) {
         violations.push(`${where}: never learned the log verifier key`);
         break;
       }
       const verifyStart = performance.now();
       const report = await verifyLogDatabase({
         dbPath,
-        vkey,
+        vkey: served.vkey,
         acks,
-        served,
-        noteCache,
+        served: served.notes,
+        noteCache: served.cache,
         storedNotesCheckedUpTo: lastReport?.latest?.size ?? -1,
       });
       const verifyMs = performance.now() - verifyStart;
@@ -432,7 +283,7 @@ export async function runCrashLoop(options: CrashLoopOptions = {}): Promise<Cras
       const how = result.atStartup ? 'during startup' : `after ${Math.round(result.ranMs)} ms`;
       log(
         `${where}/${kills} ${how}: +${result.acks} acked (${acks.length} total), log ${report.entries} entries ` +
-          `(${report.unacknowledged} unacked), ${served.size} checkpoints served, verified in ${Math.round(verifyMs)} ms, ` +
+          `(${report.unacknowledged} unacked), ${served.notes.size} checkpoints served, verified in ${Math.round(verifyMs)} ms, ` +
           `lost ${report.lost}${report.violationCount ? `, ${report.violationCount} VIOLATIONS` : ''}`,
       );
     }
@@ -444,17 +295,7 @@ export async function runCrashLoop(options: CrashLoopOptions = {}): Promise<Cras
       const listening = await withTimeout(final.listening.promise, LISTEN_TIMEOUT_MS, 'final writer startup');
       const base = `http://127.0.0.1:${listening.port}`;
       await restartChecks(base, listening, 'final restart');
-      const latest = verifier ? await openCheckpointNote(listening.checkpoint, verifier) : null;
-      if (latest && !('error' in latest)) {
-        for (const note of served) {
-          const opened = noteCache.get(note);
-          if (!opened || 'error' in opened) continue;
-          httpProofs++;
-          if (!(await httpConsistent(base, opened, latest))) {
-            violations.push(`final restart: served checkpoint ${opened.size} is not consistent with ${latest.size} over HTTP`);
-          }
-        }
-      }
+      await served.proveAll(base, listening.checkpoint, 'final restart');
       final.stop();
       await final.finished();
     } catch (error) {
@@ -465,7 +306,7 @@ export async function runCrashLoop(options: CrashLoopOptions = {}): Promise<Cras
     }
     passed = violations.length === 0 && lost === 0;
   } finally {
-    killAll();
+    killChildren();
     if (temporary && passed && !options.keep) rmSync(dir, { recursive: true, force: true });
   }
 
@@ -476,9 +317,9 @@ export async function runCrashLoop(options: CrashLoopOptions = {}): Promise<Cras
     lost,
     unacknowledged: lastReport?.unacknowledged ?? 0,
     entries: lastReport?.entries ?? 0,
-    checkpointsServed: served.size,
+    checkpointsServed: served.notes.size,
     checkpointsChecked,
-    httpProofs,
+    httpProofs: served.httpProofs,
     violations,
     dir,
     seed,
@@ -508,12 +349,6 @@ async function main(): Promise<void> {
       keep: { type: 'boolean', default: false },
     },
   });
-  const onSignal = () => {
-    killAll();
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   const summary = await runCrashLoop({
     kills: Number(values.kills),
     minMs: Number(values['min-ms']),
@@ -532,10 +367,4 @@ async function main(): Promise<void> {
   process.exit(failed ? 1 : 0);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    killAll();
-    process.exit(1);
-  });
-}
+runProgram(import.meta.url, main);

@@ -1,10 +1,11 @@
-// Writes schema/json/*.schema.json from the zod schemas in src/core/credential.ts (JSON Schema 2020-12).
+// Writes schema/json/*.schema.json from the definitions in src/core/credential.ts, as zod schemas
+// (src/http/document-schemas.ts) converted by zod's JSON Schema generator (JSON Schema 2020-12).
 // Run: npx tsx scripts/export-json-schemas.ts. test/core/credential.test.ts fails when the committed files
 // differ from a fresh export, so regenerate after every schema change.
 //
 // The files describe shapes only. Rules across members (the issuer and number agree with the id, the proof's
-// key belongs to the issuer, validity ordering) and calendar validity of date-times are enforced by the zod
-// refinements, not here.
+// key belongs to the issuer, validity ordering) and calendar validity of date-times are enforced by the
+// validators' refinements, not here.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,7 +18,7 @@ import {
   issuerRegistrationSchema,
   statusEventDraftSchema,
   statusEventSchema,
-} from '../src/core/credential.js';
+} from '../src/http/document-schemas.js';
 
 const NOTE =
   ' Shapes only: the registry also checks that issuer and number agree with the id, that the proof key belongs' +

@@ -1,13 +1,11 @@
 // Node entry: a better-sqlite3 file and @hono/node-server. It only builds the services and calls createApp.
 import { serve } from '@hono/node-server';
-import { hash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fileManagedKeyStore, loadOrCreateKeyFile } from './cli/keyfile.js';
 import { logOriginFor, REGISTRY_KEY_NAME } from './config.js';
 import { seedDemoOnStart } from './demo.js';
-import { useSha256 } from './core/crypto.js';
 import { encodeMultikey } from './core/multibase.js';
 import { Authenticator } from './http/auth.js';
 import { Registry } from './registry/registry.js';
@@ -21,12 +19,10 @@ import { Sequencer } from './log/sequencer.js';
 import { defaultWitnessQuorum, parseWitnessList, Witnessing, type WitnessEndpoint } from './log/witnessing.js';
 import { createSqliteLogStore, dataVersion, openSqlite, trySequencerLock } from './store/sqlite.js';
 import { nodeAssets } from './node-assets.js';
+import { installNativeCrypto } from './native-crypto.js';
 
-// Node's native SHA-256 is about 2.5x faster than the pure-JS one for the 65-byte inputs of Merkle hashing.
-useSha256((data) => {
-  const digest = hash('sha256', data, 'buffer');
-  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
-});
+// Native SHA-256 and Ed25519 verification for src/core (Merkle hashing, signatures; see src/native-crypto.ts).
+installNativeCrypto();
 
 // Shared with the Workers entry (src/worker.ts); re-exported for the CLI, scripts and tests that import them from here.
 export { logOriginFor, REGISTRY_KEY_NAME };

@@ -10,6 +10,9 @@
 //   previous checkpoint), the Registry with its per-certificate locks and the Authenticator with its set of used token
 //   ids, so concurrent Worker instances can never fork the log and a token id is single-use across all of them.
 // - An entry is acknowledged only after the D1 batch holding it returned; a read that follows sees it.
+// - Write rate limits (CERTRAIL_RATE_LIMIT, src/http/rate-limit.ts) keep their buckets in the isolate of the app that
+//   applies them: the Durable Object's, since every write is forwarded there, so one log has one set of buckets while
+//   the object stays in memory (an eviction or restart starts them full). Client addresses are CF-Connecting-IP.
 //
 // Keys come from Worker secrets, as C2SP signer-key strings (`certrail keygen`): LOG_KEY (named after the log origin),
 // REGISTRY_KEY (named `certrail-registry`) and, for managed signing, MANAGED_KEYS and/or MANAGED_KEY_MASTER (see
@@ -34,6 +37,7 @@ import { parseSignerKey } from './core/note.js';
 import { createApp, type RegistryConfig } from './http/app.js';
 import { Authenticator } from './http/auth.js';
 import { MAX_BATCH_BYTES } from './http/body.js';
+import { parseRateLimit } from './http/rate-limit.js';
 import { ASSET_NAMES, ASSET_TYPES, type Asset, type AssetMap } from './http/pages/assets.js';
 import { LogReader } from './log/reader.js';
 import { Sequencer } from './log/sequencer.js';
@@ -87,6 +91,8 @@ export interface Env {
   CERTRAIL_MAX_BATCH?: string;
   /** How long the first append of a pool waits for company, in ms (default 2). */
   CERTRAIL_MAX_DELAY_MS?: string;
+  /** Writes per CB: `<per second>,<burst>` or `off` (default 100,1000; src/http/rate-limit.ts). */
+  CERTRAIL_RATE_LIMIT?: string;
 }
 
 type SignerKey = Awaited<ReturnType<typeof parseSignerKey>>;
@@ -127,19 +133,25 @@ async function loadConfig(env: Env): Promise<WorkerConfig> {
   const logOrigin = env.CERTRAIL_LOG_ORIGIN?.trim() || logOriginFor(baseUrl);
   const logKey = await signerKey(env, 'LOG_KEY', logOrigin);
   const registryKey = await signerKey(env, 'REGISTRY_KEY', REGISTRY_KEY_NAME);
+  let rateLimit;
+  try {
+    rateLimit = parseRateLimit(env.CERTRAIL_RATE_LIMIT);
+  } catch (error) {
+    throw new ConfigurationError(error instanceof Error ? error.message : String(error));
+  }
   return {
     baseUrl,
     logOrigin,
     logKey,
     registryKey,
-    public: { baseUrl, logOrigin, logVerifierKey: logKey.vkey, registryKey: encodeMultikey(registryKey.publicKey) },
+    public: { baseUrl, logOrigin, logVerifierKey: logKey.vkey, registryKey: encodeMultikey(registryKey.publicKey), rateLimit },
   };
 }
 
 /** The configuration, parsed once per isolate (and again only when the settings change). */
 let configCache: { source: string; config: Promise<WorkerConfig> } | null = null;
 function workerConfig(env: Env): Promise<WorkerConfig> {
-  const source = JSON.stringify([env.CERTRAIL_ORIGIN, env.CERTRAIL_LOG_ORIGIN, env.LOG_KEY, env.REGISTRY_KEY]);
+  const source = JSON.stringify([env.CERTRAIL_ORIGIN, env.CERTRAIL_LOG_ORIGIN, env.LOG_KEY, env.REGISTRY_KEY, env.CERTRAIL_RATE_LIMIT]);
   if (configCache?.source !== source) {
     const config = loadConfig(env);
     configCache = { source, config };
@@ -301,7 +313,14 @@ export class LogSequencer {
     await auth.loadUsedTokens();
     const views = new RegistryViews(config.baseUrl, registryStore, log);
     const assets = await workerAssets(env);
-    const app = createApp({ config: config.public, log, api: { registry, views, auth, now }, writeRefusal: () => sequencer.refused, assets });
+    const app = createApp({
+      config: config.public,
+      log,
+      api: { registry, views, auth, now },
+      writeRefusal: () => sequencer.refused,
+      assets,
+      clientAddress: (c) => c.req.header('cf-connecting-ip'),
+    });
     if (env.CERTRAIL_DEMO === '1') {
       try {
         const lines = await seedDemoOnStart(

@@ -10,11 +10,12 @@
 // `buildSdk()` then builds dist/verify.js.
 //
 // Measurement: a plain Node child process (scripts/bench/bundle-verifier.ts, compiled by esbuild) pinned with `taskset -c <--cpu>` to one CPU, so
-// that it and the libuv threads where WebCrypto verifies signatures share one core, imports dist/verify.js and takes
-// each bundle text through JSON.parse → parseBundle → verifyBundle to its verdict, which must equal the expected one:
-// one at a time (latency median/p99, throughput), then --concurrency in flight (throughput). Then diagnostics: the
-// same with WebCrypto's Ed25519 verify stubbed out (what everything else costs), Ed25519 alone, and with --profile V8
-// CPU profiles of an unminified build.
+// that it and any libuv threads share one core, imports dist/verify.js, plugs in Node's native SHA-256 and Ed25519
+// verification through the SDK's hooks (useSha256, useEd25519Verify) and takes each bundle text through JSON.parse →
+// parseBundle → verifyBundle to its verdict, which must equal the expected one: one at a time (latency median/p99,
+// throughput), then --concurrency in flight (throughput). Then diagnostics: the same with the Ed25519 verifier stubbed
+// out (what everything else costs), Ed25519 alone (node:crypto and WebCrypto), and with --profile V8 CPU profiles of
+// an unminified build.
 //
 // Options: --iterations 2000, --warmup 300, --log-size 100000, --witnesses 2, --concurrency 16, --cpu 0, --profile,
 // --sdk PATH (measure another build of the SDK, e.g. an experiment), --write (replace the SDK section of
@@ -180,7 +181,7 @@ async function runChild(job: BenchJob, scratch: string): Promise<{ result: Bench
   if (!existsSync(script)) await buildSdk({ entry: join(HERE, 'bundle-verifier.ts'), outfile: script, minify: false });
   const args = [script];
   const pinned = spawnSync('taskset', ['-V']).status === 0;
-  if (!pinned) console.error('taskset is not available: measuring unpinned (WebCrypto may use more than one core)');
+  if (!pinned) console.error('taskset is not available: measuring unpinned (libuv threads may use another core)');
   const child = pinned ? spawn('taskset', ['-c', String(CPU), process.execPath, ...args]) : spawn(process.execPath, args);
   const load = watchOtherLoad();
   let out = '';
@@ -254,7 +255,7 @@ function report(setup: Setup, result: BenchResult, otherLoad: number, unminified
   const headline = find(0, 'sequential')!;
   const headlineConcurrent = find(0, 'concurrent')!;
   const stubbed = find(0, 'stubbed-ed25519');
-  const [edSeq, edPar] = result.ed25519.map((e) => ({ perSecond: e.verifications / e.seconds, cpuUs: (e.cpuSeconds * 1e6) / e.verifications, concurrency: e.concurrency }));
+  const [edNode, edSeq, edPar] = result.ed25519.map((e) => ({ perSecond: e.verifications / e.seconds, cpuUs: (e.cpuSeconds * 1e6) / e.verifications, concurrency: e.concurrency }));
   const lines = [
     '## Bundle verification (SDK)',
     '',
@@ -264,7 +265,7 @@ function report(setup: Setup, result: BenchResult, otherLoad: number, unminified
     `npx tsx scripts/bench/bundle.ts --iterations ${ITERATIONS} --warmup ${WARMUP} --log-size ${LOG_SIZE} --witnesses ${WITNESSES} --concurrency ${CONCURRENCY}${opts.profile ? ' --profile' : ''} --write`,
     '```',
     '',
-    `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${fmt(totalmem() / 2 ** 30)} GB RAM, Node ${result.runtime.node}, Linux ${release()}. The measuring process is pinned to CPU ${CPU} with \`taskset\`, so it and the libuv threads where WebCrypto verifies signatures share one core. Other processes kept ${otherLoad.toFixed(2)} cores busy on average while it measured.`,
+    `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${fmt(totalmem() / 2 ** 30)} GB RAM, Node ${result.runtime.node}, Linux ${release()}. The measuring process is pinned to CPU ${CPU} with \`taskset\`, so it and its libuv threads share one core. Other processes kept ${otherLoad.toFixed(2)} cores busy on average while it measured.`,
     '',
     `What is measured: ${sdkLabel}, imported in a plain Node process, taking a bundle as served by \`GET /api/v1/certificates/{issuer}/{number}/bundle\` (JSON text) through \`JSON.parse\`, \`parseBundle\` and \`verifyBundle\` to its verdict, which must equal the expected one; ${fmt(WARMUP)} warm-up verifications precede each run. The log holds ${fmt(setup.logSize)} entries (demo data plus filler), so inclusion proofs have ${Math.ceil(Math.log2(Math.max(2, setup.logSize)))} hashes; the checkpoint carries ${WITNESSES} witness cosignature(s) and the policy requires ${setup.policy.quorum}. The headline bundle, DEMO-0002 with five status events, holds 8 entries (the issuer's registration and key, the issuance, five events): one verification checks ${signatures} Ed25519 signatures (log checkpoint, ${WITNESSES} witnesses, 2 registry-signed issuer entries, the certificate, 5 events), 8 inclusion proofs, 7 JCS canonicalizations with their schema parses and the event chain.`,
     '',
@@ -297,17 +298,18 @@ function report(setup: Setup, result: BenchResult, otherLoad: number, unminified
     '',
     '"CPU per verification" is the user + system CPU time of the whole measuring process (all its threads) divided by the verifications.',
   ];
-  if (stubbed && edSeq && edPar) {
+  if (stubbed && edNode && edSeq && edPar) {
     lines.push(
       '',
       '### Where the time goes',
       '',
       '| Measure (same pinned core) | Result |',
       '|---|---:|',
-      `| Ed25519 verify alone (WebCrypto, imported key, 600-byte message), one at a time | ${fmt(edSeq.perSecond)}/s, ${fmt(edSeq.cpuUs)} µs CPU each |`,
-      `| Ed25519 verify alone, ${edPar.concurrency} in flight | ${fmt(edPar.perSecond)}/s, ${fmt(edPar.cpuUs)} µs CPU each |`,
-      `| Ceiling of the headline bundle from its ${signatures} signatures alone | ${fmt(edPar.perSecond / signatures)} bundles/s |`,
-      `| Headline bundle with WebCrypto's Ed25519 verify stubbed out (diagnostic, not a verification): everything else | ${fmt(stubbed.perSecond)} bundles/s, median ${ms(stubbed.latency!.p50)}, ${ms(stubbed.cpuMs)} CPU each |`,
+      `| Ed25519 verify alone as the SDK runs it in Node (node:crypto verify, cached KeyObject, 64-byte message) | ${fmt(edNode.perSecond)}/s, ${fmt(edNode.cpuUs)} µs CPU each |`,
+      `| Ed25519 verify alone through WebCrypto (imported key), one at a time | ${fmt(edSeq.perSecond)}/s, ${fmt(edSeq.cpuUs)} µs CPU each |`,
+      `| Ed25519 verify alone through WebCrypto, ${edPar.concurrency} in flight | ${fmt(edPar.perSecond)}/s, ${fmt(edPar.cpuUs)} µs CPU each |`,
+      `| Ceiling of the headline bundle from its ${signatures} signatures alone (node:crypto) | ${fmt(edNode.perSecond / signatures)} bundles/s |`,
+      `| Headline bundle with the Ed25519 verifier stubbed out (diagnostic, not a verification): everything else | ${fmt(stubbed.perSecond)} bundles/s, median ${ms(stubbed.latency!.p50)}, ${ms(stubbed.cpuMs)} CPU each |`,
     );
   }
   for (const mode of ['profile', 'profile-stubbed-ed25519'] as const) {

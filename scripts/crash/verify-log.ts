@@ -3,14 +3,17 @@
 //
 // - entries are stored at indices 0..n-1 without a gap, and n equals the latest checkpoint's size (entries, tiles and
 //   checkpoint are committed in one transaction, so none can be ahead of or behind the others);
-// - every entry is a well-formed crash entry whose bytes regenerate exactly from its header, each header once;
+// - every entry follows the rules of the program that wrote it (EntryRules): for scripts/crash-log.ts a well-formed
+//   crash entry whose bytes regenerate exactly from its header, each header once (verifyLogDatabase); for
+//   scripts/reliability/crash-http.ts a registry entry, each document once (scripts/reliability/registry-entries.ts);
 // - the root recomputed from all entries (core rootFromLeafHashes over leaf hashes taken with node:crypto) equals
 //   the latest checkpoint's root, whose note verifies with the log's verifier key and names the stored size and root;
 // - every stored checkpoint is a prefix root of the entries; stored tiles hold exactly the hashes the entries imply;
-// - every acknowledged (index, sha256) is at its index with identical bytes (otherwise it counts as lost);
+// - every acknowledged write is at its index with the bytes it was acknowledged for (otherwise it counts as lost);
 // - every checkpoint ever served verifies, is byte-identical to the stored checkpoint of its size (so it was durable
 //   and never rolled back), is the prefix root of the entries at its size, and is consistent with the latest
-//   checkpoint by an RFC 9162 consistency proof assembled from the stored tiles (core verifyConsistency).
+//   checkpoint by an RFC 9162 consistency proof assembled from the stored tiles (core verifyConsistency);
+// - on request, SQLite's own `PRAGMA integrity_check` (b-trees, indices, free lists) says ok.
 // (The server's own proof path, LogReader over HTTP, is exercised by scripts/crash-log.ts after every restart.)
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
@@ -40,14 +43,34 @@ export interface AckRecord {
   sha256: string;
 }
 
+/** One acknowledged write: the index its acknowledgement named, and what must be stored there. */
+export interface Acknowledgement {
+  index: number;
+  /** Names the write in messages, e.g. `run 3 seq 17`. */
+  label: string;
+  /** Whether `stored`, the entry at `index`, is the entry that was acknowledged. */
+  matches(stored: Uint8Array): boolean;
+}
+
+/** Reports a broken rule of one entry. */
+export type EntryViolation = (message: string) => void;
+
+/** What the entries of a log must look like. `start` begins one pass over every stored entry, in index order. */
+export interface EntryRules {
+  start(): (index: number, entry: Uint8Array, violation: EntryViolation) => void;
+}
+
 /** A verified checkpoint note: its size and root, or why it failed. */
 export type OpenedCheckpoint = { size: number; root: Uint8Array } | { error: string };
 
-export interface VerifyOptions {
+export interface LogCheckOptions {
   dbPath: string;
   /** The log's verifier key (C2SP vkey), as published at /.well-known/certrail. */
   vkey: string;
-  acks: readonly AckRecord[];
+  acks: readonly Acknowledgement[];
+  rules: EntryRules;
+  /** Also run `PRAGMA integrity_check` (reads the whole file). */
+  integrityCheck?: boolean;
   /** Distinct checkpoint notes served over HTTP so far. */
   served: Iterable<string>;
   /** Verified notes from earlier calls, so that each note's signature is checked once per loop. */
@@ -57,6 +80,9 @@ export interface VerifyOptions {
   /** Messages kept in `violations`; the rest are only counted. */
   maxMessages?: number;
 }
+
+/** The crash-log program's options: its acknowledgements, and its entries' rules implied. */
+export type VerifyOptions = Omit<LogCheckOptions, 'acks' | 'rules'> & { acks: readonly AckRecord[] };
 
 export interface VerifyReport {
   /** Empty when every invariant holds. */
@@ -74,6 +100,8 @@ export interface VerifyReport {
   servedChecked: number;
   storedCheckpoints: number;
   tiles: number;
+  /** `PRAGMA integrity_check`'s answer (`ok` when sound), null when not asked for. */
+  integrity: string | null;
 }
 
 const LEAF_PREFIX = Uint8Array.of(0x00);
@@ -193,7 +221,38 @@ function sameEntry(a: EntryId | null, b: EntryId): boolean {
   return a !== null && a.session === b.session && a.run === b.run && a.seq === b.seq;
 }
 
-export async function verifyLogDatabase(options: VerifyOptions): Promise<VerifyReport> {
+/** Crash entries: well-formed, each header once, bytes regenerating exactly from the header. */
+const CRASH_ENTRY_RULES: EntryRules = {
+  start() {
+    const headers = new Set<string>();
+    return (idx, bytes, violation) => {
+      const id = parseCrashEntry(bytes);
+      if (!id) {
+        violation(`entry ${idx} is not a crash entry`);
+        return;
+      }
+      const header = `${id.session} ${id.run} ${id.seq}`;
+      if (headers.has(header)) violation(`entry ${idx} (${header}) is stored twice`);
+      headers.add(header);
+      if (!sameBytes(bytes, crashEntry(id))) violation(`entry ${idx} (${header}) has altered bytes`);
+    };
+  },
+};
+
+function crashAcknowledgement(ack: AckRecord): Acknowledgement {
+  return {
+    index: ack.index,
+    label: `run ${ack.run} seq ${ack.seq}`,
+    matches: (stored) => sha256Hex(stored) === ack.sha256 && sameEntry(parseCrashEntry(stored), ack),
+  };
+}
+
+/** Verifies a database written by scripts/crash/log-writer.ts (crash entries). */
+export function verifyLogDatabase(options: VerifyOptions): Promise<VerifyReport> {
+  return verifyLog({ ...options, acks: options.acks.map(crashAcknowledgement), rules: CRASH_ENTRY_RULES });
+}
+
+export async function verifyLog(options: LogCheckOptions): Promise<VerifyReport> {
   const violations = new Violations(options.maxMessages ?? 100);
   const noteCache = options.noteCache ?? new Map<string, OpenedCheckpoint>();
   const verifier = parseVerifierKey(options.vkey);
@@ -203,7 +262,16 @@ export async function verifyLogDatabase(options: VerifyOptions): Promise<VerifyR
     violations: violations.list(),
     violationCount: violations.count,
   });
-  const nothing = { entries: 0, latest: null, lost: options.acks.length, unacknowledged: 0, servedChecked: 0, storedCheckpoints: 0, tiles: 0 };
+  const nothing = {
+    entries: 0,
+    latest: null,
+    lost: options.acks.length,
+    unacknowledged: 0,
+    servedChecked: 0,
+    storedCheckpoints: 0,
+    tiles: 0,
+    integrity: null,
+  };
 
   if (!existsSync(options.dbPath)) {
     if (options.acks.length > 0 || served.length > 0) violations.add(`database ${options.dbPath} is missing`);
@@ -227,10 +295,11 @@ export async function verifyLogDatabase(options: VerifyOptions): Promise<VerifyR
     }
     const latest: StoredCheckpoint = { size: last.size, root: new Uint8Array(last.root), note: last.note, createdAt: last.created_at };
 
-    // Entries: contiguous from 0, well-formed, unique, regenerating exactly.
+    // Entries: contiguous from 0, each following the rules.
     const entries: Uint8Array[] = [];
     const byIndex = new Map<number, Uint8Array>();
-    const headers = new Set<string>();
+    const checkEntry = options.rules.start();
+    const violation = (message: string) => violations.add(message);
     let contiguous = true;
     for (const row of sqlite.prepare('SELECT idx, data FROM log_entries ORDER BY idx').iterate()) {
       const { idx, data } = row as { idx: number; data: Buffer };
@@ -241,15 +310,7 @@ export async function verifyLogDatabase(options: VerifyOptions): Promise<VerifyR
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       entries.push(bytes);
       byIndex.set(idx, bytes);
-      const id = parseCrashEntry(bytes);
-      if (!id) {
-        violations.add(`entry ${idx} is not a crash entry`);
-        continue;
-      }
-      const header = `${id.session} ${id.run} ${id.seq}`;
-      if (headers.has(header)) violations.add(`entry ${idx} (${header}) is stored twice`);
-      headers.add(header);
-      if (!sameBytes(bytes, crashEntry(id))) violations.add(`entry ${idx} (${header}) has altered bytes`);
+      checkEntry(idx, bytes, violation);
     }
     if (entries.length !== latest.size) {
       violations.add(`${entries.length} entries stored but the latest checkpoint has size ${latest.size}`);
@@ -310,19 +371,17 @@ export async function verifyLogDatabase(options: VerifyOptions): Promise<VerifyR
 
     // Acknowledged entries.
     let lost = 0;
-    const ackedIndices = new Map<number, AckRecord>();
+    const ackedIndices = new Map<number, Acknowledgement>();
     for (const ack of options.acks) {
       const previous = ackedIndices.get(ack.index);
-      if (previous) {
-        violations.add(`index ${ack.index} acknowledged twice (run ${previous.run} seq ${previous.seq}, run ${ack.run} seq ${ack.seq})`);
-      }
+      if (previous) violations.add(`index ${ack.index} acknowledged twice (${previous.label}, ${ack.label})`);
       ackedIndices.set(ack.index, ack);
       const stored = ack.index < latest.size ? byIndex.get(ack.index) : undefined;
-      const where = `acknowledged entry ${ack.index} (run ${ack.run} seq ${ack.seq})`;
+      const where = `acknowledged entry ${ack.index} (${ack.label})`;
       if (!stored) {
         lost++;
         violations.add(`${where} is not in the tree of size ${latest.size}`);
-      } else if (sha256Hex(stored) !== ack.sha256 || !sameEntry(parseCrashEntry(stored), ack)) {
+      } else if (!ack.matches(stored)) {
         lost++;
         violations.add(`${where} is stored with other bytes`);
       }
@@ -363,6 +422,12 @@ export async function verifyLogDatabase(options: VerifyOptions): Promise<VerifyR
       if (!consistent) violations.add(`${label} is not consistent with the latest checkpoint ${latest.size}`);
     }
 
+    let integrity: string | null = null;
+    if (options.integrityCheck) {
+      integrity = (sqlite.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+      if (integrity !== 'ok') violations.add(`PRAGMA integrity_check: ${integrity.slice(0, 500)}`);
+    }
+
     return report({
       entries: entries.length,
       latest,
@@ -371,6 +436,7 @@ export async function verifyLogDatabase(options: VerifyOptions): Promise<VerifyR
       servedChecked,
       storedCheckpoints: rows.length,
       tiles: storedTiles.size,
+      integrity,
     });
   } finally {
     sqlite.close();

@@ -18,6 +18,10 @@ import { ProblemError } from './registry-client.js';
 import { formatPolicyJson, readTrustPolicyFile, trustPolicyFor, type PolicyFile } from './policy.js';
 import { parseCertificateRef, RegistryClient, registryUrlFor, type CertificateRef } from './registry-client.js';
 import { verdictLines, type ShownVerdict } from './verdict-output.js';
+import { installNativeCrypto } from '../native-crypto.js';
+
+// Node's native SHA-256 and Ed25519 verification under the SDK code this command runs.
+installNativeCrypto();
 
 export const VERIFY_HELP = `certrail verify <bundle.json | verify URL | issuer/number> [options]: check a certificate yourself
 

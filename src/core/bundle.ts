@@ -4,7 +4,7 @@
 // optionally the registry key and witnesses with a quorum) it yields the same verdict as the API, with no network.
 //
 // Pure: no node: imports, so it runs in Node, browsers and Workers.
-import { fromBase64, toBase64, toHex } from './bytes.js';
+import { fromBase64, toHex } from './bytes.js';
 import { parseCheckpoint, type Checkpoint } from './checkpoint.js';
 import {
   certificateSchema,
@@ -111,8 +111,9 @@ export function parseBundle(value: JsonValue): Bundle {
 
 /**
  * Verification results that do not depend on the certificate, memoized across bundles: a batch of bundles usually
- * shares one checkpoint and its issuers' registry-signed key entries. Keys are the exact inputs (note or entry text
- * and the trusted key), so a hit is the same verification; the maps are bounded.
+ * shares one checkpoint and its issuers' registry-signed key entries. Keys are the exact inputs (the note text, or the
+ * entry's leaf hash, which is SHA-256 of its bytes, and the trusted key), so a hit is the same verification; the maps
+ * are bounded.
  */
 const MEMO_SIZE = 1024;
 const checkpointMemo = new Map<string, Promise<{ checks: Check[]; checkpoint: Checkpoint | null }>>();
@@ -203,7 +204,9 @@ export async function verifyBundle(bundle: Bundle, policy: TrustPolicy, options:
       const bytes = fromBase64(e.entry);
       const hash = leafHash(bytes);
       const proof = parseTlogProof(e.tlogProof);
-      const sameTree = proof.index === e.index && parseNote(proof.checkpoint).text === checkpointText;
+      // Each proof usually carries the bundle's checkpoint itself; otherwise its signed text must be the same tree.
+      const sameTree = proof.index === e.index
+        && (proof.checkpoint === bundle.checkpoint || parseNote(proof.checkpoint).text === checkpointText);
       const included = sameTree && verifyInclusion(hash, e.index, cp.size, proof.proof, cp.root);
       logged.push({ index: e.index, bytes, leafHash: hash, entry: decodeEntry(bytes), included });
     } catch (error) {
@@ -290,7 +293,7 @@ async function issuerKeys(logged: readonly Logged[], issuerId: string, policy: T
       continue;
     }
     const signedByRegistry = registryKey
-      ? memoized(registrySignedMemo, `${policy.registryKey} ${toBase64(l.bytes)}`, async () => (await verifyDataIntegrity(body, registryKey)).ok)
+      ? memoized(registrySignedMemo, `${policy.registryKey} ${toHex(l.leafHash)}`, async () => (await verifyDataIntegrity(body, registryKey)).ok)
       : Promise.resolve(true);
     if (!(await signedByRegistry)) {
       problems.push(`issuer entry ${l.index} is not signed by the registry key`);

@@ -1,6 +1,7 @@
 // The signed documents of Certrail (DESIGN §Formats): the certificate (a W3C VC 2.0 with an eddsa-jcs-2022 Data
-// Integrity proof), certificate status events, and the registry-signed issuer documents. Zod schemas, their
-// inferred types, identifier helpers and one parse helper that throws RegistryError('bad-request').
+// Integrity proof), certificate status events, and the registry-signed issuer documents. Their validators (built
+// with src/core/validate.ts), the inferred types, identifier helpers and one parse helper that throws
+// RegistryError('bad-request').
 //
 // Closed shapes. Every object is strict (unknown members are rejected) except at the two extension points the
 // VC 2.0 data model requires: `@context` may list further context URLs after the base context (VC 2.0 §4.3),
@@ -15,23 +16,17 @@
 // (RFC 3986 §2.3), so every id is its own URL without percent-encoding and compares as a plain string.
 //
 // Cross-member rules that JSON Schema cannot state (issuer and number agree with the id, the proof's key belongs
-// to the issuer, validity ordering) are zod refinements; the exported JSON Schemas carry only the shapes.
+// to the issuer, validity ordering) are refinements; the exported JSON Schemas (src/http/document-schemas.ts,
+// generated from these definitions) carry only the shapes.
 //
 // Bounds: strings and arrays are bounded so that hostile input is refused before it is stored; the log entry
 // limit (65,535 bytes) is the final bound on a document's size.
-//
-// zod's mini API (functional: `z.optional(s)`, `s.check(z.maxLength(n))`), not the classic one: the verify page
-// bundles these schemas, and mini's schemas tree-shake where the classic API's methods pull in all of zod. Mini
-// loads no locale, so the English one is registered here (when no locale is set), which gives the same messages as
-// the classic API (which registers it the same way). The schemas work with `z.toJSONSchema` of either API.
-import * as z from 'zod/mini';
-import en from 'zod/v4/locales/en.js';
 import { RegistryError } from './errors.js';
 import type { JsonObject, JsonValue } from './json.js';
 import { SHA256_DIGEST } from './model-digest.js';
 import { decodeMultikey } from './multibase.js';
-
-if (!z.config().localeError) z.config(en());
+import * as v from './validate.js';
+import { Invalid, type Infer, type Schema } from './validate.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Identifiers
@@ -195,97 +190,75 @@ const URL_TEXT = /^https?:\/\/[^\s]+$/;
 const MULTIKEY_ED25519 = /^z6Mk[1-9A-HJ-NP-Za-km-z]{44}$/;
 const PROOF_VALUE = /^z[1-9A-HJ-NP-Za-km-z]{1,88}$/;
 
-type FieldOptions = { required?: string };
-
-/** An error map giving `message` when the member is absent (zod reports absence as invalid_type). */
-function requiredError(message: string | undefined) {
-  if (message === undefined) return undefined;
-  return (issue: { input?: unknown }) => (issue.input === undefined ? message : undefined);
-}
-
 /** A non-empty single-line string of at most `max` UTF-16 code units. */
-function line(max: number, opts: FieldOptions = {}) {
-  return z
-    .string({ error: requiredError(opts.required) })
-    .check(z.minLength(1), z.maxLength(max), z.regex(SINGLE_LINE, 'must not contain control characters'));
+function line(max: number): Schema<string> {
+  return v.string({ minLength: 1, maxLength: max, pattern: [SINGLE_LINE, 'must not contain control characters'] });
 }
 
 /** Non-empty text that may span lines. */
-function paragraph(max: number, opts: FieldOptions = {}) {
-  return z
-    .string({ error: requiredError(opts.required) })
-    .check(
-      z.minLength(1),
-      z.maxLength(max),
-      z.regex(MULTI_LINE, 'must not contain control characters other than tab and line feed'),
-    );
+function paragraph(max: number): Schema<string> {
+  return v.string({
+    minLength: 1,
+    maxLength: max,
+    pattern: [MULTI_LINE, 'must not contain control characters other than tab and line feed'],
+  });
 }
 
-/** A date-time member (see DATE_TIME); `required` is the message when it is absent. */
-function dateTime(opts: FieldOptions = {}) {
-  return z
-    .string({ error: requiredError(opts.required) })
-    .check(
-      z.maxLength(40),
-      z.regex(DATE_TIME, 'must be an RFC 3339 date-time with seconds and a Z or ±hh:mm offset'),
-      z.refine(isDateTime, 'is not a calendar date'),
-    )
-    .register(z.globalRegistry, { format: 'date-time' });
+/** A date-time member (see DATE_TIME). */
+function dateTime(): Schema<string> {
+  return v.string({
+    maxLength: 40,
+    pattern: [DATE_TIME, 'must be an RFC 3339 date-time with seconds and a Z or ±hh:mm offset'],
+    test: [isDateTime, 'is not a calendar date'],
+    extra: { format: 'date-time' },
+  });
 }
 export const dateTimeSchema = dateTime();
 
-const urlSchema = z.string().check(z.maxLength(MAX_URL_LENGTH), z.regex(URL_TEXT, 'must be an http(s) URL'));
-export const sha256DigestSchema = z
-  .string()
-  .check(z.regex(SHA256_DIGEST, 'must be sha256: and 64 lowercase hex digits'));
-export const issuerIdSchema = z
-  .string()
-  .check(z.maxLength(MAX_URL_LENGTH), z.regex(ISSUER_ID, 'must be an issuer id <base>/issuers/<slug>'));
-export const certificateIdSchema = z
-  .string()
-  .check(
-    z.maxLength(MAX_URL_LENGTH),
-    z.regex(CERTIFICATE_ID, 'must be a certificate id <base>/v/<issuer>/<number>'),
-  );
-export const certificateNumberSchema = z
-  .string()
-  .check(z.regex(CERT_NUMBER, 'must be 1 to 64 letters, digits and ._~- starting with a letter or digit'));
-export const keyIdSchema = z.string().check(z.regex(KEY_ID, 'must be 1 to 64 letters, digits and ._-'));
-export const multikeySchema = z.string().check(
-  z.regex(MULTIKEY_ED25519, 'must be an Ed25519 Multikey (z6Mk…)'),
-  z.refine((text: string) => {
-    try {
-      decodeMultikey(text);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'is not a valid Ed25519 Multikey'),
-);
+const urlSchema = v.string({ maxLength: MAX_URL_LENGTH, pattern: [URL_TEXT, 'must be an http(s) URL'] });
+export const sha256DigestSchema = v.string({ pattern: [SHA256_DIGEST, 'must be sha256: and 64 lowercase hex digits'] });
+export const issuerIdSchema = v.string({
+  maxLength: MAX_URL_LENGTH,
+  pattern: [ISSUER_ID, 'must be an issuer id <base>/issuers/<slug>'],
+});
+export const certificateIdSchema = v.string({
+  maxLength: MAX_URL_LENGTH,
+  pattern: [CERTIFICATE_ID, 'must be a certificate id <base>/v/<issuer>/<number>'],
+});
+export const certificateNumberSchema = v.string({
+  pattern: [CERT_NUMBER, 'must be 1 to 64 letters, digits and ._~- starting with a letter or digit'],
+});
+export const keyIdSchema = v.string({ pattern: [KEY_ID, 'must be 1 to 64 letters, digits and ._-'] });
+export const multikeySchema = v.string({
+  pattern: [MULTIKEY_ED25519, 'must be an Ed25519 Multikey (z6Mk…)'],
+  test: [
+    (text) => {
+      try {
+        decodeMultikey(text);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    'is not a valid Ed25519 Multikey',
+  ],
+});
 
 /** VC 2.0 §4.3: the base context first, then further context URLs. */
-const contextSchema = z
-  .tuple([z.literal(VC_V2_CONTEXT)], urlSchema)
-  .check(z.refine((context) => context.length <= MAX_CONTEXTS, `must list at most ${MAX_CONTEXTS} contexts`))
-  .register(z.globalRegistry, { maxItems: MAX_CONTEXTS });
+const contextSchema = v.tuple([v.literal(VC_V2_CONTEXT)], urlSchema, { maxItems: MAX_CONTEXTS });
 
 /** VC 2.0 §4.5: both required types, possibly more, none twice. */
-const certificateTypeSchema = z
-  .array(line(128))
-  .check(
-    z.minLength(2),
-    z.maxLength(MAX_TYPES),
-    z.superRefine((types: string[], ctx) => {
-      for (const required of CERTIFICATE_TYPES) {
-        if (!types.includes(required)) ctx.addIssue({ code: 'custom', message: `must include "${required}"` });
-      }
-      if (new Set(types).size !== types.length) ctx.addIssue({ code: 'custom', message: 'must not repeat a type' });
-    }),
-  )
-  .register(z.globalRegistry, {
-    uniqueItems: true,
-    allOf: CERTIFICATE_TYPES.map((type) => ({ contains: { const: type } })),
-  });
+const certificateTypeSchema = v.array(line(128), {
+  minItems: 2,
+  maxItems: MAX_TYPES,
+  refine: (types) => {
+    for (const required of CERTIFICATE_TYPES) {
+      if (!types.includes(required)) return new Invalid([], `must include "${required}"`);
+    }
+    return new Set(types).size === types.length ? null : new Invalid([], 'must not repeat a type');
+  },
+  extra: { uniqueItems: true, allOf: CERTIFICATE_TYPES.map((type) => ({ contains: { const: type } })) },
+});
 
 /**
  * A Data Integrity proof with the eddsa-jcs-2022 cryptosuite (vc-di-eddsa §3.3). `@context` is allowed because
@@ -293,24 +266,22 @@ const certificateTypeSchema = z
  * The purpose is always `assertionMethod`. Whether the key belongs to the signer is checked by the refinements
  * below (shape) and by the verifier (the key's logged history).
  */
-export const dataIntegrityProofSchema = z.strictObject({
-  '@context': z.optional(contextSchema),
-  type: z.literal('DataIntegrityProof'),
-  cryptosuite: z.literal('eddsa-jcs-2022'),
-  created: z.optional(dateTimeSchema),
-  verificationMethod: z
-    .string()
-    .check(z.minLength(1), z.maxLength(MAX_URL_LENGTH), z.regex(/^[^\s]+$/, 'must be a URL')),
-  proofPurpose: z.literal('assertionMethod'),
-  proofValue: z.string().check(z.regex(PROOF_VALUE, 'must be z + base58btc')),
+export const dataIntegrityProofSchema = v.object({
+  '@context': v.optional(contextSchema),
+  type: v.literal('DataIntegrityProof'),
+  cryptosuite: v.literal('eddsa-jcs-2022'),
+  created: v.optional(dateTimeSchema),
+  verificationMethod: v.string({ minLength: 1, maxLength: MAX_URL_LENGTH, pattern: [/^[^\s]+$/, 'must be a URL'] }),
+  proofPurpose: v.literal('assertionMethod'),
+  proofValue: v.string({ pattern: [PROOF_VALUE, 'must be z + base58btc'] }),
 });
-export type CredentialProof = z.output<typeof dataIntegrityProofSchema>;
+export type CredentialProof = Infer<typeof dataIntegrityProofSchema>;
 
-export const accreditationSchema = z.strictObject({
+export const accreditationSchema = v.object({
   body: line(MAX_NAME_LENGTH),
-  number: z.optional(line(128)),
-  scope: z.optional(paragraph(MAX_TEXT_LENGTH)),
-  url: z.optional(urlSchema),
+  number: v.optional(line(128)),
+  scope: v.optional(paragraph(MAX_TEXT_LENGTH)),
+  url: v.optional(urlSchema),
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -321,150 +292,130 @@ export const accreditationSchema = z.strictObject({
  * (`method`, `hash_type`, `allow_symlinks`, `ignore_paths`), in this document's camelCase. "file" is a single
  * file's SHA-256, "files" a directory digest (see model-digest.ts).
  */
-export const modelSerializationSchema = z.strictObject({
-  method: z.enum(['file', 'files']),
-  hashType: z.literal('sha256'),
-  allowSymlinks: z.optional(z.boolean()),
-  ignorePaths: z.optional(z.array(line(1024)).check(z.maxLength(64))),
+export const modelSerializationSchema = v.object({
+  method: v.enumOf(['file', 'files']),
+  hashType: v.literal('sha256'),
+  allowSymlinks: v.optional(v.boolean()),
+  ignorePaths: v.optional(v.array(line(1024), { maxItems: 64 })),
 });
 
-export const certifiedModelSchema = z.strictObject({
+export const certifiedModelSchema = v.object({
   name: line(MAX_NAME_LENGTH),
   digest: sha256DigestSchema,
   serialization: modelSerializationSchema,
 });
 
-export const credentialSubjectSchema = z.strictObject({
-  type: z.literal('CertifiedAISystem'),
-  organization: z.strictObject({
+export const credentialSubjectSchema = v.object({
+  type: v.literal('CertifiedAISystem'),
+  organization: v.object({
     name: line(MAX_NAME_LENGTH),
-    identifiers: z.optional(
-      z
-        .array(z.strictObject({ scheme: line(64), value: line(MAX_NAME_LENGTH) }))
-        .check(z.minLength(1), z.maxLength(MAX_IDENTIFIERS)),
+    identifiers: v.optional(
+      v.array(v.object({ scheme: line(64), value: line(MAX_NAME_LENGTH) }), { minItems: 1, maxItems: MAX_IDENTIFIERS }),
     ),
   }),
-  system: z.strictObject({ name: line(MAX_NAME_LENGTH), version: z.optional(line(128)) }),
-  models: z.array(certifiedModelSchema).check(z.minLength(1), z.maxLength(MAX_MODELS)),
-  certificate: z.strictObject({
+  system: v.object({ name: line(MAX_NAME_LENGTH), version: v.optional(line(128)) }),
+  models: v.array(certifiedModelSchema, { minItems: 1, maxItems: MAX_MODELS }),
+  certificate: v.object({
     number: certificateNumberSchema,
     scope: paragraph(MAX_TEXT_LENGTH),
-    standards: z
-      .array(z.strictObject({ id: line(128), title: z.optional(line(512)) }))
-      .check(z.minLength(1), z.maxLength(MAX_STANDARDS)),
-    accreditation: z.optional(accreditationSchema),
-    surveillance: z.strictObject({
-      intervalMonths: z.int().check(z.gte(1), z.lte(36)),
-      firstDueBy: dateTimeSchema,
-    }),
-    evidence: z.optional(
-      z
-        .array(z.strictObject({ name: line(MAX_NAME_LENGTH), digest: sha256DigestSchema }))
-        .check(z.minLength(1), z.maxLength(MAX_EVIDENCE)),
+    standards: v.array(v.object({ id: line(128), title: v.optional(line(512)) }), { minItems: 1, maxItems: MAX_STANDARDS }),
+    accreditation: v.optional(accreditationSchema),
+    surveillance: v.object({ intervalMonths: v.int(1, 36), firstDueBy: dateTimeSchema }),
+    evidence: v.optional(
+      v.array(v.object({ name: line(MAX_NAME_LENGTH), digest: sha256DigestSchema }), { minItems: 1, maxItems: MAX_EVIDENCE }),
     ),
   }),
 });
 
-const issuerSchema = z.strictObject({ id: issuerIdSchema, name: line(MAX_NAME_LENGTH) });
+const issuerSchema = v.object({ id: issuerIdSchema, name: line(MAX_NAME_LENGTH) });
 
 const credentialShape = {
   '@context': contextSchema,
   id: certificateIdSchema,
   type: certificateTypeSchema,
   issuer: issuerSchema,
-  name: z.optional(line(MAX_NAME_LENGTH)),
-  description: z.optional(paragraph(MAX_TEXT_LENGTH)),
+  name: v.optional(line(MAX_NAME_LENGTH)),
+  description: v.optional(paragraph(MAX_TEXT_LENGTH)),
   validFrom: dateTimeSchema,
   validUntil: dateTimeSchema,
   credentialSubject: credentialSubjectSchema,
 };
 
-type Ctx = z.core.$RefinementCtx;
 type CredentialCore = {
   id?: string | undefined;
   issuer?: { id: string; name: string } | undefined;
   validFrom: string;
   validUntil: string;
-  credentialSubject: z.output<typeof credentialSubjectSchema>;
+  credentialSubject: Infer<typeof credentialSubjectSchema>;
 };
 
 /** The id names the issuer and the number; validFrom < firstDueBy ≤ validUntil and validFrom < validUntil. */
-function checkCredential(c: CredentialCore, ctx: Ctx): void {
+function checkCredential(c: CredentialCore): Invalid | null {
   if (c.id !== undefined) {
     const parts = splitCertificateId(c.id);
     if (parts !== null) {
       const issuerId = `${parts.baseUrl}/issuers/${parts.issuer}`;
       if (c.issuer !== undefined && c.issuer.id !== issuerId) {
-        const message = `must be ${issuerId}, the issuer the id names`;
-        ctx.addIssue({ code: 'custom', path: ['issuer', 'id'], message });
+        return new Invalid(['issuer', 'id'], `must be ${issuerId}, the issuer the id names`);
       }
       if (c.credentialSubject.certificate.number !== parts.number) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['credentialSubject', 'certificate', 'number'],
-          message: `must be ${JSON.stringify(parts.number)}, the number the id names`,
-        });
+        return new Invalid(
+          ['credentialSubject', 'certificate', 'number'],
+          `must be ${JSON.stringify(parts.number)}, the number the id names`,
+        );
       }
     }
   }
-  // Refinements also run after continuable issues (a malformed date string): compare only valid date-times.
   const from = parseDateTime(c.validFrom);
   const until = parseDateTime(c.validUntil);
   const due = parseDateTime(c.credentialSubject.certificate.surveillance.firstDueBy);
-  if (until <= from) {
-    ctx.addIssue({ code: 'custom', path: ['validUntil'], message: 'must be after validFrom' });
-  }
+  if (until <= from) return new Invalid(['validUntil'], 'must be after validFrom');
   if (due <= from || due > until) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['credentialSubject', 'certificate', 'surveillance', 'firstDueBy'],
-      message: 'must be after validFrom and not after validUntil',
-    });
+    return new Invalid(
+      ['credentialSubject', 'certificate', 'surveillance', 'firstDueBy'],
+      'must be after validFrom and not after validUntil',
+    );
   }
+  return null;
 }
 
 /** The proof's key must be one of `issuerId`'s keys: `<issuer id>#<key id>`. */
-function checkIssuerProof(proof: CredentialProof, issuerId: string | null, ctx: Ctx): void {
+function checkIssuerProof(proof: CredentialProof, issuerId: string | null): Invalid | null {
   const method = splitVerificationMethod(proof.verificationMethod);
   if (method === null || (issuerId !== null && method.issuerId !== issuerId)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['proof', 'verificationMethod'],
-      message: `must be <issuer id>#<key id> of ${issuerId ?? 'the issuer'}`,
-    });
+    return new Invalid(['proof', 'verificationMethod'], `must be <issuer id>#<key id> of ${issuerId ?? 'the issuer'}`);
   }
+  return null;
 }
 
 /** A certificate without its proof: what the issuer signs. */
-export const unsignedCertificateSchema = z.strictObject(credentialShape).check(z.superRefine(checkCredential));
+export const unsignedCertificateSchema = v.object(credentialShape, checkCredential);
 
 /** The signed certificate of DESIGN §Formats. */
-const signedCertificateShape = z.strictObject({ ...credentialShape, proof: dataIntegrityProofSchema });
-export const certificateSchema = signedCertificateShape.check(
-  z.superRefine((c: z.output<typeof signedCertificateShape>, ctx) => {
-    checkCredential(c, ctx);
-    checkIssuerProof(c.proof, c.issuer.id, ctx);
-  }),
+export const certificateSchema = v.object(
+  { ...credentialShape, proof: dataIntegrityProofSchema },
+  (c) => checkCredential(c) ?? checkIssuerProof(c.proof, c.issuer.id),
 );
 
 /**
  * What a certification body posts for managed signing: a certificate without proof whose `@context`, `type`,
  * `id` and `issuer` may be left out; `completeDraft` fills them. Given ones must agree with the registry's.
  */
-export const certificateDraftSchema = z
-  .strictObject({
+export const certificateDraftSchema = v.object(
+  {
     ...credentialShape,
-    '@context': z.optional(contextSchema),
-    id: z.optional(certificateIdSchema),
-    type: z.optional(certificateTypeSchema),
-    issuer: z.optional(issuerSchema),
-  })
-  .check(z.superRefine(checkCredential));
+    '@context': v.optional(contextSchema),
+    id: v.optional(certificateIdSchema),
+    type: v.optional(certificateTypeSchema),
+    issuer: v.optional(issuerSchema),
+  },
+  checkCredential,
+);
 
-export type Certificate = z.output<typeof certificateSchema>;
-export type UnsignedCertificate = z.output<typeof unsignedCertificateSchema>;
-export type CertificateDraft = z.output<typeof certificateDraftSchema>;
-export type CertifiedModel = z.output<typeof certifiedModelSchema>;
+export type Certificate = Infer<typeof certificateSchema>;
+export type UnsignedCertificate = Infer<typeof unsignedCertificateSchema>;
+export type CertificateDraft = Infer<typeof certificateDraftSchema>;
+export type CertifiedModel = Infer<typeof certifiedModelSchema>;
 
 export interface DraftContext {
   baseUrl: string;
@@ -517,94 +468,90 @@ export type StatusEventKind = (typeof STATUS_EVENT_KINDS)[number];
 export const AUDIT_OUTCOMES = ['passed', 'passed-with-findings', 'failed'] as const;
 
 /** The log entry this event follows in the certificate's chain (the issuance or the previous event). */
-export const previousEntrySchema = z.strictObject({
-  index: z.int().check(z.gte(0)),
-  leafHash: z.string().check(z.regex(HEX_64, 'must be 64 lowercase hex digits')),
+export const previousEntrySchema = v.object({
+  index: v.int(0),
+  leafHash: v.string({ pattern: [HEX_64, 'must be 64 lowercase hex digits'] }),
 });
 
-export const auditSchema = z.strictObject(
-  {
-    outcome: z.enum(AUDIT_OUTCOMES),
-    date: z.optional(dateTimeSchema),
-    nextDueBy: dateTimeSchema,
-    auditor: z.optional(line(MAX_NAME_LENGTH)),
-  },
-  { error: requiredError('is required for surveillance-audit events') },
-);
+export const auditSchema = v.object({
+  outcome: v.enumOf(AUDIT_OUTCOMES),
+  date: v.optional(dateTimeSchema),
+  nextDueBy: dateTimeSchema,
+  auditor: v.optional(line(MAX_NAME_LENGTH)),
+});
 
 const eventBase = {
-  type: z.literal('CertificateStatusEvent'),
+  type: v.literal('CertificateStatusEvent'),
   certificate: certificateIdSchema,
   effective: dateTimeSchema,
-  reason: z.optional(paragraph(MAX_TEXT_LENGTH)),
+  reason: v.optional(paragraph(MAX_TEXT_LENGTH)),
   previous: previousEntrySchema,
 };
-const reasonRequired = paragraph(MAX_TEXT_LENGTH, { required: 'is required for suspended and revoked events' });
+const reasonRequired = v.missing(paragraph(MAX_TEXT_LENGTH), 'is required for suspended and revoked events');
 
-const suspendedEvent = z.strictObject({ ...eventBase, kind: z.literal('suspended'), reason: reasonRequired });
-const reinstatedEvent = z.strictObject({ ...eventBase, kind: z.literal('reinstated') });
-const revokedEvent = z.strictObject({ ...eventBase, kind: z.literal('revoked'), reason: reasonRequired });
-const auditEvent = z.strictObject({ ...eventBase, kind: z.literal('surveillance-audit'), audit: auditSchema });
-const recertifiedEvent = z.strictObject({
+// Each kind's members: `reason` is required for suspended and revoked (optional otherwise), `audit` for and only for
+// surveillance-audit, `validUntil` for and only for recertified, `scope` for and only for scope-changed.
+const suspendedShape = { ...eventBase, kind: v.literal('suspended'), reason: reasonRequired };
+const reinstatedShape = { ...eventBase, kind: v.literal('reinstated') };
+const revokedShape = { ...eventBase, kind: v.literal('revoked'), reason: reasonRequired };
+const auditShape = {
   ...eventBase,
-  kind: z.literal('recertified'),
-  validUntil: dateTime({ required: 'is required for recertified events' }),
-});
-const scopeChangedEvent = z.strictObject({
+  kind: v.literal('surveillance-audit'),
+  audit: v.missing(auditSchema, 'is required for surveillance-audit events'),
+};
+const recertifiedShape = {
   ...eventBase,
-  kind: z.literal('scope-changed'),
-  scope: paragraph(MAX_TEXT_LENGTH, { required: 'is required for scope-changed events' }),
-});
-
-type EventCore = {
-  kind: StatusEventKind;
-  effective: string;
-  audit?: z.output<typeof auditSchema>;
+  kind: v.literal('recertified'),
+  validUntil: v.missing(dateTime(), 'is required for recertified events'),
+};
+const scopeChangedShape = {
+  ...eventBase,
+  kind: v.literal('scope-changed'),
+  scope: v.missing(paragraph(MAX_TEXT_LENGTH), 'is required for scope-changed events'),
 };
 
-function checkEvent(e: EventCore, ctx: Ctx): void {
+type EventCore = { kind: StatusEventKind; audit?: Infer<typeof auditSchema> | undefined };
+
+/** An audit's `nextDueBy` comes after its `date` when that is given. */
+function checkEvent(e: EventCore): Invalid | null {
   if (e.audit?.date !== undefined && parseDateTime(e.audit.nextDueBy) <= parseDateTime(e.audit.date)) {
-    ctx.addIssue({ code: 'custom', path: ['audit', 'nextDueBy'], message: 'must be after audit.date' });
+    return new Invalid(['audit', 'nextDueBy'], 'must be after audit.date');
   }
+  return null;
 }
 
-/**
- * A status event without its proof: what the issuer signs, and what a CB posts for managed signing.
- * `kind` selects the members: `reason` is required for suspended and revoked (optional otherwise), `audit` for
- * and only for surveillance-audit, `validUntil` for and only for recertified, `scope` for and only for
- * scope-changed.
- */
-export const statusEventDraftSchema = z
-  .discriminatedUnion('kind', [
-    suspendedEvent,
-    reinstatedEvent,
-    revokedEvent,
-    auditEvent,
-    recertifiedEvent,
-    scopeChangedEvent,
-  ])
-  .check(z.superRefine(checkEvent));
+/** A status event without its proof: what the issuer signs, and what a CB posts for managed signing. */
+export const statusEventDraftSchema = v.discriminatedUnion(
+  'kind',
+  [
+    v.object(suspendedShape),
+    v.object(reinstatedShape),
+    v.object(revokedShape),
+    v.object(auditShape),
+    v.object(recertifiedShape),
+    v.object(scopeChangedShape),
+  ],
+  checkEvent,
+);
 
 const proofMember = { proof: dataIntegrityProofSchema };
 
 /** A signed status event: the draft plus a proof by a key of the certificate's issuer. */
-const signedEventUnion = z.discriminatedUnion('kind', [
-  z.extend(suspendedEvent, proofMember),
-  z.extend(reinstatedEvent, proofMember),
-  z.extend(revokedEvent, proofMember),
-  z.extend(auditEvent, proofMember),
-  z.extend(recertifiedEvent, proofMember),
-  z.extend(scopeChangedEvent, proofMember),
-]);
-export const statusEventSchema = signedEventUnion.check(
-  z.superRefine((e: z.output<typeof signedEventUnion>, ctx) => {
-    checkEvent(e, ctx);
-    checkIssuerProof(e.proof, issuerIdOfCertificate(e.certificate), ctx);
-  }),
+export const statusEventSchema = v.discriminatedUnion(
+  'kind',
+  [
+    v.object({ ...suspendedShape, ...proofMember }),
+    v.object({ ...reinstatedShape, ...proofMember }),
+    v.object({ ...revokedShape, ...proofMember }),
+    v.object({ ...auditShape, ...proofMember }),
+    v.object({ ...recertifiedShape, ...proofMember }),
+    v.object({ ...scopeChangedShape, ...proofMember }),
+  ],
+  (e) => checkEvent(e) ?? checkIssuerProof(e.proof, issuerIdOfCertificate(e.certificate)),
 );
 
-export type StatusEvent = z.output<typeof statusEventSchema>;
-export type StatusEventDraft = z.output<typeof statusEventDraftSchema>;
+export type StatusEvent = Infer<typeof statusEventSchema>;
+export type StatusEventDraft = Infer<typeof statusEventDraftSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Registry-signed issuer documents (logged as issuer.registered, issuer.key.added, issuer.key.revoked)
@@ -616,78 +563,60 @@ export type StatusEventDraft = z.output<typeof statusEventDraftSchema>;
 const registryProofSchema = dataIntegrityProofSchema;
 
 const issuerRegistrationShape = {
-  type: z.literal('IssuerRegistration'),
+  type: v.literal('IssuerRegistration'),
   id: issuerIdSchema,
   name: line(MAX_NAME_LENGTH),
-  accreditation: z.optional(accreditationSchema),
+  accreditation: v.optional(accreditationSchema),
   /** Whether the registry holds a key of this issuer and signs drafts on its behalf (explicit opt-in). */
-  managedSigning: z.boolean(),
+  managedSigning: v.boolean(),
 };
 const issuerKeyAddedShape = {
-  type: z.literal('IssuerKeyAdded'),
+  type: v.literal('IssuerKeyAdded'),
   issuer: issuerIdSchema,
   keyId: keyIdSchema,
   publicKeyMultibase: multikeySchema,
 };
 const issuerKeyRevokedShape = {
-  type: z.literal('IssuerKeyRevoked'),
+  type: v.literal('IssuerKeyRevoked'),
   issuer: issuerIdSchema,
   keyId: keyIdSchema,
   /**
    * Entries logged at or after this time under the key are invalid. Absent: the key stops being valid from
    * this revocation entry's loggedAt on (a rotation, not a compromise).
    */
-  compromisedAt: z.optional(dateTimeSchema),
+  compromisedAt: v.optional(dateTimeSchema),
   reason: paragraph(MAX_TEXT_LENGTH),
 };
 
-export const unsignedIssuerRegistrationSchema = z.strictObject(issuerRegistrationShape);
-export const issuerRegistrationSchema = z.strictObject({ ...issuerRegistrationShape, proof: registryProofSchema });
-export const unsignedIssuerKeyAddedSchema = z.strictObject(issuerKeyAddedShape);
-export const issuerKeyAddedSchema = z.strictObject({ ...issuerKeyAddedShape, proof: registryProofSchema });
-export const unsignedIssuerKeyRevokedSchema = z.strictObject(issuerKeyRevokedShape);
-export const issuerKeyRevokedSchema = z.strictObject({ ...issuerKeyRevokedShape, proof: registryProofSchema });
+export const unsignedIssuerRegistrationSchema = v.object(issuerRegistrationShape);
+export const issuerRegistrationSchema = v.object({ ...issuerRegistrationShape, proof: registryProofSchema });
+export const unsignedIssuerKeyAddedSchema = v.object(issuerKeyAddedShape);
+export const issuerKeyAddedSchema = v.object({ ...issuerKeyAddedShape, proof: registryProofSchema });
+export const unsignedIssuerKeyRevokedSchema = v.object(issuerKeyRevokedShape);
+export const issuerKeyRevokedSchema = v.object({ ...issuerKeyRevokedShape, proof: registryProofSchema });
 
-export type IssuerRegistration = z.output<typeof issuerRegistrationSchema>;
-export type IssuerKeyAdded = z.output<typeof issuerKeyAddedSchema>;
-export type IssuerKeyRevoked = z.output<typeof issuerKeyRevokedSchema>;
-export type UnsignedIssuerRegistration = z.output<typeof unsignedIssuerRegistrationSchema>;
-export type UnsignedIssuerKeyAdded = z.output<typeof unsignedIssuerKeyAddedSchema>;
-export type UnsignedIssuerKeyRevoked = z.output<typeof unsignedIssuerKeyRevokedSchema>;
+export type IssuerRegistration = Infer<typeof issuerRegistrationSchema>;
+export type IssuerKeyAdded = Infer<typeof issuerKeyAddedSchema>;
+export type IssuerKeyRevoked = Infer<typeof issuerKeyRevokedSchema>;
+export type UnsignedIssuerRegistration = Infer<typeof unsignedIssuerRegistrationSchema>;
+export type UnsignedIssuerKeyAdded = Infer<typeof unsignedIssuerKeyAddedSchema>;
+export type UnsignedIssuerKeyRevoked = Infer<typeof unsignedIssuerKeyRevokedSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parsing
 
-/** Renders an issue path as `credentialSubject.models[0].digest`; the root is `(document)`. */
-export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
-  }
-  return out === '' ? '(document)' : out;
-}
-
 /**
- * Validates `value` against `schema` and returns the typed document. On failure throws
- * RegistryError('bad-request', '<path>: <message>') for the first issue; an unknown member is reported at its
- * own path.
+ * Validates `value` against `schema` and returns the typed document, its members in schema order. On failure throws
+ * RegistryError('bad-request', '<path>: <message>') for the first problem (see validate.ts); an unknown member is
+ * reported at its own path as "is not allowed here".
  */
-export function parseDocument<S extends z.ZodMiniType>(schema: S, value: JsonValue): z.output<S> {
-  const result = z.safeParse(schema, value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  if (issue === undefined) throw new RegistryError('bad-request', '(document): invalid');
-  if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0] ?? '';
-    throw new RegistryError('bad-request', `${formatIssuePath([...issue.path, key])}: is not allowed here`);
-  }
-  throw new RegistryError('bad-request', `${formatIssuePath(issue.path)}: ${issue.message}`);
+export function parseDocument<T>(schema: Schema<T>, value: JsonValue): T {
+  return v.parse(schema, value);
 }
 
 /**
  * Any document these schemas produce, as the JsonObject that JCS and signing take. Sound because the schemas
- * hold only JSON types (no transforms, dates or undefined members: zod leaves absent optionals absent).
+ * hold only JSON types (no dates or undefined members: validators leave absent optionals absent).
  */
 export type CertrailDocument =
   | Certificate

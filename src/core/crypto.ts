@@ -1,14 +1,21 @@
 // Hashing and signatures for every core module. Pure: runs in Node, Workers and browsers.
 //
+// SHA-256: a plain-JS one (sha256.ts) unless the runtime plugs in a native one with `useSha256`.
+//
 // Ed25519 (RFC 8032, pure variant): WebCrypto `crypto.subtle` is the fast path; @noble/ed25519 is the
-// fallback when the runtime has no Ed25519 in WebCrypto, and an independent cross-check in tests.
-// Both paths sit behind the same strict encoding pre-checks, so they return the same verdicts on the
-// Wycheproof vectors (see test/core/crypto.test.ts).
+// fallback when the runtime has no Ed25519 in WebCrypto, and an independent cross-check in tests. Verification falls
+// back to noble's async API, which takes SHA-512 from WebCrypto's digest, so the verify page carries no SHA-512 of
+// its own; the synchronous key derivation and the signing fallback give noble @noble/hashes' SHA-512 when they first
+// run (those paths never run in the page, so the bundler leaves it out). A runtime with
+// a faster synchronous verifier (Node: `crypto.verify` with a cached KeyObject, src/native-crypto.ts) plugs it in
+// with `useEd25519Verify`. Every path sits behind the same strict encoding pre-checks, so they return the same
+// verdicts on the Wycheproof vectors (see test/core/crypto.test.ts).
 import * as ed from '@noble/ed25519';
-import { sha256 as nobleSha256, sha512 } from '@noble/hashes/sha2.js';
+import { sha512 } from '@noble/hashes/sha2.js';
 import { bytesEqual, fromHex, toHex } from './bytes.js';
+import { sha256Js } from './sha256.js';
 
-let sha256Implementation: (data: Uint8Array) => Uint8Array = nobleSha256;
+let sha256Implementation: (data: Uint8Array) => Uint8Array = sha256Js;
 
 /** SHA-256 (FIPS 180-4), synchronous so that Merkle code stays simple and fast. */
 export function sha256(data: Uint8Array): Uint8Array {
@@ -31,8 +38,11 @@ export function randomBytes(n: number): Uint8Array {
   return out;
 }
 
-// noble's synchronous API needs a SHA-512; use @noble/hashes so the fallback is pure JS end to end.
-ed.hashes.sha512 = sha512;
+/** noble with a synchronous SHA-512 (@noble/hashes), for the synchronous derivation and the signing fallback. */
+function nobleSync(): typeof ed {
+  ed.hashes.sha512 ??= sha512;
+  return ed;
+}
 
 const ED25519 = { name: 'Ed25519' } as const;
 const SEED_LENGTH = 32;
@@ -119,7 +129,7 @@ export async function ed25519PublicKey(seed: Uint8Array): Promise<Uint8Array> {
   checkSeed(seed);
   const s = subtle();
   if (s && (await hasWebCryptoEd25519())) return webCryptoPublicKey(s, seed);
-  return ed.getPublicKey(seed);
+  return nobleSync().getPublicKey(seed);
 }
 
 /** Pure Ed25519 signature (RFC 8032 §5.1.6), deterministic: 64 bytes R || S. */
@@ -127,7 +137,7 @@ export async function signEd25519(seed: Uint8Array, message: Uint8Array): Promis
   checkSeed(seed);
   const s = subtle();
   if (s && (await hasWebCryptoEd25519())) return webCryptoSign(s, seed, message);
-  return ed.sign(message, seed);
+  return nobleSync().sign(message, seed);
 }
 
 // --- strict verification -------------------------------------------------------------------------
@@ -176,6 +186,23 @@ function passesStrictPrechecks(publicKey: Uint8Array, signature: Uint8Array): bo
   );
 }
 
+/**
+ * A native verifier of pure Ed25519 signatures; it sees only inputs that passed the strict pre-checks (lengths,
+ * canonical R, A and S) and may throw on a key it cannot load (counted as not verifying).
+ */
+export type Ed25519Verifier = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>;
+
+let nativeVerify: Ed25519Verifier | null = null;
+
+/**
+ * Lets a runtime replace WebCrypto for verification (Node: `crypto.verify`, about 30% cheaper per signature than
+ * `subtle.verify`, which also hops to a worker thread). The replacement must implement RFC 8032 §5.1.7 verification;
+ * test/core/crypto.test.ts runs Node's through every Wycheproof vector. `null` restores the default.
+ */
+export function useEd25519Verify(verifier: Ed25519Verifier | null): void {
+  nativeVerify = verifier;
+}
+
 /** Imported verify keys by hex public key; null marks a key WebCrypto refused. Bounded, oldest evicted. */
 const KEY_CACHE_LIMIT = 256;
 const keyCache = new Map<string, Promise<CryptoKey | null>>();
@@ -205,6 +232,7 @@ export async function verifyEd25519(
 ): Promise<boolean> {
   try {
     if (!passesStrictPrechecks(publicKey, signature)) return false;
+    if (nativeVerify !== null) return await nativeVerify(publicKey, message, signature);
     const s = subtle();
     if (!s || !(await hasWebCryptoEd25519())) return verifyEd25519Noble(publicKey, message, signature);
     const key = await verifyKey(s, publicKey);
@@ -217,7 +245,8 @@ export async function verifyEd25519(
 
 /**
  * The independent pure-JS path (@noble/ed25519 with `zip215: false`, its RFC 8032 branch; the default
- * ZIP-215 rules accept non-canonical encodings), behind the same strict pre-checks. Never throws.
+ * ZIP-215 rules accept non-canonical encodings), behind the same strict pre-checks. Its SHA-512 is WebCrypto's
+ * `digest`, so without `crypto.subtle` (a browser page outside a secure context) nothing verifies. Never throws.
  */
 export async function verifyEd25519Noble(
   publicKey: Uint8Array,
@@ -226,7 +255,7 @@ export async function verifyEd25519Noble(
 ): Promise<boolean> {
   try {
     if (!passesStrictPrechecks(publicKey, signature)) return false;
-    return ed.verify(signature, message, publicKey, { zip215: false });
+    return await ed.verifyAsync(signature, message, publicKey, { zip215: false });
   } catch {
     return false;
   }
@@ -238,5 +267,5 @@ export async function verifyEd25519Noble(
  */
 export function ed25519PublicKeySync(seed: Uint8Array): Uint8Array {
   checkSeed(seed);
-  return ed.getPublicKey(seed);
+  return nobleSync().getPublicKey(seed);
 }

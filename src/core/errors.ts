@@ -12,6 +12,7 @@ export type RegistryErrorCode =
   | 'unauthorized'
   | 'forbidden'
   | 'conflict'
+  | 'rate-limited'
   | 'log-integrity'
   | 'unavailable';
 

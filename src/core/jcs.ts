@@ -13,13 +13,22 @@ export function canonicalize(value: JsonValue): string {
       return serializeNumber(value);
     case 'string':
       return serializeString(value);
-    case 'object':
-      if (Array.isArray(value)) return `[${value.map(canonicalize).join(',')}]`;
-      // §3.2.3: members sorted by their names as arrays of UTF-16 code units (what `<` compares).
-      return `{${Object.keys(value)
-        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-        .map((key) => `${serializeString(key)}:${canonicalize(memberValue(value, key))}`)
-        .join(',')}}`;
+    case 'object': {
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalize(value[i]!);
+        return `${out}]`;
+      }
+      // §3.2.3: members sorted by their names as arrays of UTF-16 code units, which is what the default
+      // Array.prototype.sort compares (no comparator: it orders strings by code units).
+      const keys = Object.keys(value).sort();
+      let out = '{';
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        out += `${i === 0 ? '' : ','}${serializeString(key)}:${canonicalize(memberValue(value, key))}`;
+      }
+      return `${out}}`;
+    }
     default:
       throw new RegistryError('bad-json', `a ${typeof value} is not a JSON value`);
   }
@@ -46,6 +55,8 @@ function serializeNumber(value: number): string {
 }
 
 const MUST_ESCAPE = /["\\\u0000-\u001f]/g;
+/** What takes the slow path: a character to escape, or any surrogate (which may be a lone one). */
+const ESCAPE_OR_SURROGATE = /["\\\u0000-\u001f\ud800-\udfff]/;
 const SHORT_ESCAPES: Readonly<Record<string, string>> = {
   '"': '\\"',
   '\\': '\\\\',
@@ -58,9 +69,11 @@ const SHORT_ESCAPES: Readonly<Record<string, string>> = {
 
 /**
  * §3.2.2.2: only '"', '\' and U+0000..U+001F are escaped; the two-character forms where JSON has them, otherwise
- * \u00XX in lowercase hex. Every other code point is written as itself. Lone surrogates cannot be (§3.1).
+ * \u00XX in lowercase hex. Every other code point is written as itself. Lone surrogates cannot be (§3.1). Most
+ * strings hold none of these, and are written as they are after one scan.
  */
 function serializeString(value: string): string {
+  if (!ESCAPE_OR_SURROGATE.test(value)) return `"${value}"`;
   if (!isWellFormedString(value)) throw new RegistryError('bad-json', 'lone surrogate in string');
   const escaped = value.replace(
     MUST_ESCAPE,

@@ -9,6 +9,8 @@
 //   verifyBundle(bundle, policy, { now })  → BundleVerdict: the API's verdict shape (valid, status, surveillance,
 //                                          named checks) plus the certificate id and the checkpoint it rests on
 //   useSha256(fn)                          plug in a native synchronous SHA-256 (Node: crypto.hash) for speed
+//   useEd25519Verify(fn)                   plug in a native Ed25519 verifier (Node: crypto.verify) for speed; the
+//                                          SDK's strict encoding checks still run before it
 //   TrustPolicy                            { log, registryKey?, witnesses?, quorum? }, modelled on C2SP tlog-policy:
 //                                          the log's verifier key, the registry key that signs issuer entries,
 //                                          witness cosignature/v1 verifier keys and how many of them must cosign
@@ -31,5 +33,7 @@ export type { Check, CheckName, Verdict } from './verdict.js';
 export type { CertificateStatus, SurveillanceState } from './status.js';
 export { RegistryError, type RegistryErrorCode } from './errors.js';
 // Node callers may plug in native SHA-256 (`useSha256((d) => crypto.hash('sha256', d, 'buffer'))`), about 2.5x
-// faster than the pure-JS default for Merkle proofs; browsers and Workers keep the default.
-export { useSha256 } from './crypto.js';
+// faster than the pure-JS default for Merkle proofs, and native Ed25519 verification
+// (`useEd25519Verify((pk, msg, sig) => crypto.verify(null, msg, keyObjectOf(pk), sig))`, with the KeyObjects cached),
+// about 30% cheaper than WebCrypto's; browsers and Workers keep the defaults.
+export { useEd25519Verify, useSha256, type Ed25519Verifier } from './crypto.js';

@@ -1,10 +1,11 @@
 // The one Hono application both entries (Node and Workers) serve. Entries build the services; this wires the routes.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { LogReader } from '../log/reader.js';
 import { apiRoutes, type ApiServices } from './api-routes.js';
 import { logRoutes } from './log-routes.js';
 import { docsResponse, openApiResponse } from './openapi.js';
 import { handleError, problem } from './problem.js';
+import { RateLimiter, rateLimitWrites, type RateLimit } from './rate-limit.js';
 import { encodeMultikey } from '../core/multibase.js';
 import type { AssetMap } from './pages/assets.js';
 import { wantsHtml } from './pages/layout.js';
@@ -23,6 +24,8 @@ export interface RegistryConfig {
   witnesses?: ReadonlyArray<{ vkey: string; url: string }>;
   /** How many of `witnesses` must cosign a checkpoint for a verifier to accept it (0 if absent). */
   witnessQuorum?: number;
+  /** Per-CB limit on writes (src/http/rate-limit.ts); absent or null: none. The entries default to DEFAULT_RATE_LIMIT. */
+  rateLimit?: RateLimit | null;
 }
 
 export interface AppServices {
@@ -33,12 +36,19 @@ export interface AppServices {
   writeRefusal(): string | null;
   /** The pages' stylesheet and scripts (src/node-assets.ts for Node); without them the pages work, unstyled and unchecked. */
   assets?: AssetMap;
+  /** The client's address where the runtime gives one: writes without a valid token are rate-limited per address. */
+  clientAddress?(c: Context): string | undefined;
 }
 
 export function createApp(services: AppServices): Hono {
   const { config, log } = services;
   const app = new Hono();
   app.onError(handleError);
+  // Before any route, so a refused write costs no signature check; the buckets live as long as this app.
+  if (config.rateLimit) {
+    const limiter = new RateLimiter(config.rateLimit, services.api.now);
+    app.use('/api/v1/*', rateLimitWrites(limiter, (c) => services.clientAddress?.(c)));
+  }
   const pages = new Pages({ baseUrl: config.baseUrl, views: services.api.views, now: services.api.now, assets: services.assets ?? new Map() });
   app.notFound((c) => (wantsHtml(c.req.header('accept')) ? pages.missing(c) : problem(c, 'not-found', `no route for ${c.req.method} ${c.req.path}`)));
 

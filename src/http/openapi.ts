@@ -1,31 +1,30 @@
 // The OpenAPI 3.1 description of every route the app serves (/openapi.json) and its server-rendered reading (/docs).
 // Request and response bodies are zod schemas converted with zod 4's own JSON Schema generator (draft 2020-12, the
-// dialect of OpenAPI 3.1): the signed documents reuse src/core/credential.ts, the rest are declared here against the
-// types they describe (Receipt, Verdict, the views). The operation table below is hand-kept next to the routes in
-// app.ts, api-routes.ts and log-routes.ts; test/http/openapi.test.ts fails when a served route is missing here or a
-// documented one is not served. Both documents are built once per base URL and cached.
+// dialect of OpenAPI 3.1): those of the signed documents are generated from src/core/credential.ts's definitions
+// (src/http/document-schemas.ts), the rest are declared here against the types they describe (Receipt, Verdict, the
+// views). The operation table below is hand-kept next to the routes in app.ts, api-routes.ts and log-routes.ts;
+// test/http/openapi.test.ts fails when a served route is missing here or a documented one is not served. Both
+// documents are built once per base URL and cached.
 import { z } from 'zod';
 import { partial } from 'zod/mini';
+import { CERT_NUMBER, ISSUER_SLUG, KEY_ID } from '../core/credential.js';
 import {
   accreditationSchema,
-  CERT_NUMBER,
   certificateDraftSchema,
   certificateIdSchema,
   certificateSchema,
   dataIntegrityProofSchema,
   dateTimeSchema,
-  ISSUER_SLUG,
   issuerIdSchema,
   issuerKeyAddedSchema,
   issuerKeyRevokedSchema,
   issuerRegistrationSchema,
-  KEY_ID,
   keyIdSchema,
   multikeySchema,
   sha256DigestSchema,
   statusEventDraftSchema,
   statusEventSchema,
-} from '../core/credential.js';
+} from './document-schemas.js';
 import { BUNDLE_MEDIA_TYPE, MAX_BUNDLE_ENTRIES } from '../core/bundle.js';
 import { ENTRY_KINDS } from '../core/entry.js';
 import type { CheckName } from '../core/verdict.js';
@@ -37,9 +36,9 @@ import type { RegistryErrorCode } from '../core/errors.js';
 import { MAX_BATCH, MAX_PAGE } from '../registry/views.js';
 
 // ---------------------------------------------------------------------------------------------------------------
-// Response and request schemas (those of the signed documents come from src/core/credential.ts)
+// Response and request schemas (those of the signed documents come from src/http/document-schemas.ts)
 //
-// The credential.ts schemas are zod mini schemas (no methods such as `.optional()` or `.describe()`): they are
+// The document schemas are zod mini schemas (no methods such as `.optional()` or `.describe()`): they are
 // wrapped with the functional forms (`z.optional(s)`, `z.nullable(s)`, `described(s, ...)`), which build the same
 // schemas the methods would. Classic and mini schemas share zod's core, so they nest and convert together.
 

@@ -19,6 +19,7 @@ export const PROBLEM_STATUS: Readonly<Record<ProblemCode, ContentfulStatusCode>>
   unauthorized: 401,
   forbidden: 403,
   conflict: 409,
+  'rate-limited': 429,
   'log-integrity': 500,
   internal: 500,
   unavailable: 503,
@@ -38,6 +39,7 @@ const TITLE: Record<RegistryErrorCode, string> = {
   unauthorized: 'Unauthorized',
   forbidden: 'Forbidden',
   conflict: 'Conflict',
+  'rate-limited': 'Too many requests',
   'log-integrity': 'Log integrity failure',
   unavailable: 'Service unavailable',
 };

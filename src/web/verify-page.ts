@@ -162,6 +162,9 @@ const STATE_LABELS: Readonly<Record<string, string>> = {
 
 async function check(page: PageData): Promise<void> {
   const { main, basePath, issuer, number } = page;
+  // Signatures are checked with WebCrypto (Ed25519, or SHA-512 under the pure-JS fallback), which browsers offer only
+  // to secure contexts: over plain http the check cannot run, and says so rather than failing every signature.
+  if (!globalThis.crypto?.subtle) throw new Error('the page is not served over https, so the browser offers no WebCrypto to check signatures with');
   const source = document.querySelector<HTMLElement>('#verdict .verdict__source');
   if (source) {
     source.dataset.source = 'checking';

@@ -10,7 +10,6 @@ import {
   certificateIdOf,
   certificateSchema,
   completeDraft,
-  formatIssuePath,
   isDateTime,
   ISSUER_SLUG,
   issuerIdOf,
@@ -35,6 +34,7 @@ import { signDataIntegrity, verifyDataIntegrity } from '../../src/core/data-inte
 import { RegistryError } from '../../src/core/errors.js';
 import { isJsonObject, parseJsonStrict, type JsonObject, type JsonValue } from '../../src/core/json.js';
 import { encodeMultikey } from '../../src/core/multibase.js';
+import { formatPath } from '../../src/core/validate.js';
 import { EXAMPLE_BASE_URL, exampleCertificate, exampleStatusEvent, type Overrides } from '../support/examples.js';
 
 const BASE = EXAMPLE_BASE_URL;
@@ -238,6 +238,15 @@ describe('certificate', () => {
     ['control character in a name', { credentialSubject: { system: { name: 'a\u0007b' } } }, 'credentialSubject.system.name: must not contain control characters'],
     ['scope too long', cert({ scope: 'x'.repeat(4001) }), `${CS}.scope:`],
     ['bad evidence digest', cert({ evidence: [{ name: 'r', digest: 'md5:00' }] }), `${CS}.evidence[0].digest:`],
+    ['validFrom given as a number', { validFrom: 1736899200000 }, 'validFrom: must be a string'],
+    ['models given as an object', { credentialSubject: { models: { name: 'm' } } }, 'credentialSubject.models: must be an array'],
+    ['intervalMonths given as a string', cert({ surveillance: { intervalMonths: '12' } }), `${CS}.surveillance.intervalMonths: must be an integer`],
+    ['allowSymlinks given as a string', { credentialSubject: { models: [{ name: 'm', digest: `sha256:${'a'.repeat(64)}`, serialization: { method: 'file', hashType: 'sha256', allowSymlinks: 'no' } }] } }, 'credentialSubject.models[0].serialization.allowSymlinks: must be true or false'],
+    ['a standard given as a string', cert({ standards: ['ISO/IEC 42001:2023'] }), `${CS}.standards[0]: must be an object`],
+    ['a null issuer', { issuer: null }, 'issuer: must be an object'],
+    ['missing subject', { credentialSubject: undefined }, 'credentialSubject: is required'],
+    ['unknown member in a model', { credentialSubject: { models: [{ name: 'm', digest: `sha256:${'a'.repeat(64)}`, serialization: { method: 'file', hashType: 'sha256' }, license: 'MIT' }] } }, 'credentialSubject.models[0].license: is not allowed here'],
+    ['unknown member in the accreditation', cert({ accreditation: { body: 'DAkkS', level: 'gold' } }), `${CS}.accreditation.level: is not allowed here`],
   ];
 
   it.each(invalid)('rejects %s', async (_name, overrides, detail) => {
@@ -350,7 +359,7 @@ describe('status events', () => {
 
   const ev = (kind: StatusEventKind, overrides: Overrides = {}) => exampleStatusEvent(CERT_ID, kind, overrides);
   const invalid: Array<[string, JsonObject, string]> = [
-    ['unknown kind', ev('reinstated', { kind: 'expired' }), 'kind: Invalid discriminator value'],
+    ['unknown kind', ev('reinstated', { kind: 'expired' }), 'kind: must be one of "suspended"'],
     ['missing kind', ev('reinstated', { kind: undefined }), 'kind:'],
     ['revoked without reason', ev('revoked', { reason: undefined }), 'reason: is required for suspended and revoked events'],
     ['suspended without reason', ev('suspended', { reason: undefined }), 'reason: is required for suspended and revoked events'],
@@ -437,10 +446,18 @@ describe('issuer documents', () => {
 });
 
 describe('parse helpers', () => {
-  it('formats issue paths', () => {
-    expect(formatIssuePath([])).toBe('(document)');
-    expect(formatIssuePath(['credentialSubject', 'models', 0, 'digest'])).toBe('credentialSubject.models[0].digest');
-    expect(formatIssuePath(['@context', 1])).toBe('@context[1]');
+  it('return the document with its members in schema order, the order the registry logs them in', async () => {
+    const signed = await sign(exampleCertificate(BASE, SLUG, NUMBER));
+    const reversed = (value: JsonValue): JsonValue =>
+      Array.isArray(value)
+        ? value.map(reversed)
+        : isJsonObject(value)
+          ? Object.fromEntries(Object.entries(value).reverse().map(([k, m]) => [k, reversed(m)]))
+          : value;
+    const parsed = parseDocument(certificateSchema, reversed(signed));
+    expect(JSON.stringify(parsed)).toBe(JSON.stringify(parseDocument(certificateSchema, signed)));
+    expect(Object.keys(parsed)).toEqual(['@context', 'id', 'type', 'issuer', 'validFrom', 'validUntil', 'credentialSubject', 'proof']);
+    expect(formatPath(['credentialSubject', 'models', 0])).toBe('credentialSubject.models[0]');
   });
 
   it('rejects non-objects at the root', () => {

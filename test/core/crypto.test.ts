@@ -1,7 +1,8 @@
+import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as ed from '@noble/ed25519';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fromHex, toHex, utf8 } from '../../src/core/bytes.js';
 import {
   ed25519PublicKey,
@@ -9,9 +10,13 @@ import {
   randomBytes,
   sha256,
   signEd25519,
+  useEd25519Verify,
+  useSha256,
   verifyEd25519,
   verifyEd25519Noble,
 } from '../../src/core/crypto.js';
+import { sha256Js } from '../../src/core/sha256.js';
+import { verifyEd25519Native } from '../../src/native-crypto.js';
 
 interface WycheproofTest {
   tcId: number;
@@ -53,12 +58,32 @@ describe('Ed25519 against Wycheproof', () => {
     expect(await verifyEd25519Noble(fromHex(t.pk), fromHex(t.msg), fromHex(t.sig))).toBe(expected(t));
   });
 
-  it("noble's default ZIP-215 rules accept tc 151 (x = 0 with the sign bit set), hence zip215: false", () => {
+  // Node's crypto.verify plugged in through useEd25519Verify, behind the same strict pre-checks.
+  describe('with the Node hook (src/native-crypto.ts)', () => {
+    const calls = { count: 0 };
+    beforeAll(() => {
+      useEd25519Verify((pk, msg, sig) => {
+        calls.count++;
+        return verifyEd25519Native(pk, msg, sig);
+      });
+    });
+    afterAll(() => useEd25519Verify(null));
+
+    it.each(vectors)('verifyEd25519 tc $tcId $comment', async (t) => {
+      expect(await verifyEd25519(fromHex(t.pk), fromHex(t.msg), fromHex(t.sig))).toBe(expected(t));
+    });
+
+    it('took every vector that passed the pre-checks, so the hook itself was judged', () => {
+      expect(calls.count).toBeGreaterThan(vectors.filter(expected).length);
+    });
+  });
+
+  it("noble's default ZIP-215 rules accept tc 151 (x = 0 with the sign bit set), hence zip215: false", async () => {
     const t = vectors.find((v) => v.tcId === 151);
     expect(t?.result).toBe('invalid');
     if (!t) return;
-    expect(ed.verify(fromHex(t.sig), fromHex(t.msg), fromHex(t.pk))).toBe(true);
-    expect(ed.verify(fromHex(t.sig), fromHex(t.msg), fromHex(t.pk), { zip215: false })).toBe(false);
+    expect(await ed.verifyAsync(fromHex(t.sig), fromHex(t.msg), fromHex(t.pk))).toBe(true);
+    expect(await ed.verifyAsync(fromHex(t.sig), fromHex(t.msg), fromHex(t.pk), { zip215: false })).toBe(false);
   });
 });
 
@@ -167,7 +192,8 @@ describe('fallback without WebCrypto Ed25519', () => {
   it('signs, derives and verifies with @noble/ed25519', async () => {
     const real = globalThis.crypto;
     const refuse = () => Promise.reject(new Error('Ed25519 not supported'));
-    const subtle = { importKey: vi.fn(refuse), sign: refuse, verify: refuse, exportKey: refuse };
+    // Such a runtime (an older browser) still has WebCrypto's SHA-512, which noble's verification uses.
+    const subtle = { importKey: vi.fn(refuse), sign: refuse, verify: refuse, exportKey: refuse, digest: real.subtle.digest.bind(real.subtle) };
     vi.stubGlobal('crypto', { getRandomValues: real.getRandomValues.bind(real), subtle });
     vi.resetModules();
     const fresh = await import('../../src/core/crypto.js');
@@ -182,23 +208,61 @@ describe('fallback without WebCrypto Ed25519', () => {
     // Detected once: only the probe reached importKey.
     expect(subtle.importKey.mock.calls.length).toBeLessThanOrEqual(2);
   });
+
+  it('without crypto.subtle at all (a page outside a secure context) signs with noble and verifies nothing', async () => {
+    const real = globalThis.crypto;
+    vi.stubGlobal('crypto', { getRandomValues: real.getRandomValues.bind(real) });
+    vi.resetModules();
+    const fresh = await import('../../src/core/crypto.js');
+    const v = rfc8032[1]!;
+    expect(toHex(await fresh.signEd25519(fromHex(v.seed), fromHex(v.msg)))).toBe(v.sig);
+    expect(await fresh.verifyEd25519(fromHex(v.pk), fromHex(v.msg), fromHex(v.sig))).toBe(false);
+  });
 });
 
-describe('useSha256', () => {
-  it("Node's native SHA-256 computes the same function as the pure-JS one the core defaults to", async () => {
-    const { hash } = await import('node:crypto');
-    const { sha256: noble } = await import('@noble/hashes/sha2.js');
-    const { sha256, useSha256 } = await import('../../src/core/crypto.js');
+describe('SHA-256', () => {
+  // FIPS 180-4 examples (NIST CSRC "SHA256.pdf", "SHA2_Additional.pdf").
+  const vectors: Array<[string, Uint8Array, string]> = [
+    ['empty', new Uint8Array(0), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
+    ['"abc"', utf8('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'],
+    [
+      'two blocks',
+      utf8('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq'),
+      '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1',
+    ],
+    ['one million "a"', new Uint8Array(1_000_000).fill(0x61), 'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0'],
+  ];
+
+  it.each(vectors)('the plain-JS SHA-256 gives the FIPS 180-4 digest of %s', (_name, data, digest) => {
+    expect(toHex(sha256Js(data))).toBe(digest);
+  });
+
+  it("equals Node's native SHA-256 at every padding boundary and on random inputs", () => {
     const native = (data: Uint8Array) => hash('sha256', data, 'buffer');
-    for (const length of [0, 1, 55, 56, 63, 64, 65, 200, 4096]) {
+    for (let length = 0; length <= 300; length++) {
       const data = new Uint8Array(length).map((_, i) => (i * 31 + length) & 255);
-      expect(toHex(native(data))).toBe(toHex(noble(data)));
+      expect(toHex(sha256Js(data)), `length ${length}`).toBe(toHex(native(data)));
     }
-    useSha256(native);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2000 }), (data) => toHex(sha256Js(data)) === toHex(native(data))),
+      { numRuns: 300 },
+    );
+  });
+
+  it('useSha256 swaps the implementation the core hashes with, and back', () => {
+    const native = (data: Uint8Array) => hash('sha256', data, 'buffer');
+    const calls: number[] = [];
+    useSha256((data) => {
+      calls.push(data.length);
+      return native(data);
+    });
     try {
-      expect(toHex(sha256(new Uint8Array([1, 2, 3])))).toBe(toHex(noble(new Uint8Array([1, 2, 3]))));
+      expect(toHex(sha256(utf8('abc')))).toBe(vectors[1]![2]);
+      expect(calls).toEqual([3]);
     } finally {
-      useSha256(noble);
+      useSha256(sha256Js);
     }
+    expect(toHex(sha256(utf8('abc')))).toBe(vectors[1]![2]);
+    expect(calls).toEqual([3]);
   });
 });

@@ -97,7 +97,7 @@ describe('the SDK runs anywhere: no Node imports', () => {
     // Self-contained: not even a non-Node import is left for a runtime to resolve.
     expect(output![1].imports).toEqual([]);
     // The SDK surface, kept small on purpose (types come from src/core/verify.ts).
-    expect(output![1].exports.sort()).toEqual(['BUNDLE_MEDIA_TYPE', 'MAX_BUNDLE_ENTRIES', 'RegistryError', 'parseBundle', 'useSha256', 'verifyBundle']);
+    expect(output![1].exports.sort()).toEqual(['BUNDLE_MEDIA_TYPE', 'MAX_BUNDLE_ENTRIES', 'RegistryError', 'parseBundle', 'useEd25519Verify', 'useSha256', 'verifyBundle']);
     // Nothing in the inputs imports a Node builtin either (a dead import would have been dropped from the output).
     for (const input of Object.values(build.metafile.inputs)) {
       for (const i of input.imports) expect(isNodeBuiltin(i.original ?? i.path), i.path).toBe(false);
@@ -169,10 +169,24 @@ interface ApiVerdict {
   checks: Array<{ name: string; ok: boolean; detail: string }>;
 }
 
-/** Runs dist/verify.js in a fresh Node process, imported as `certrail/verify`, on bundles given on stdin. */
-function verifyInNode(input: { policy: TrustPolicy; now: number; bundles: JsonValue[] }): { resolved: string; verdicts: BundleVerdict[] } {
+/**
+ * Runs dist/verify.js in a fresh Node process, imported as `certrail/verify`, on bundles given on stdin; with
+ * `nativeCrypto`, Node's SHA-256 and Ed25519 verification are plugged in through the SDK's hooks first.
+ */
+function verifyInNode(
+  input: { policy: TrustPolicy; now: number; bundles: JsonValue[] },
+  nativeCrypto = false,
+): { resolved: string; verdicts: BundleVerdict[] } {
   const script = `
-    import { parseBundle, verifyBundle } from 'certrail/verify';
+    import { createPublicKey, hash, verify } from 'node:crypto';
+    import { parseBundle, useEd25519Verify, useSha256, verifyBundle } from 'certrail/verify';
+    if (${nativeCrypto}) {
+      const spki = Buffer.from('302a300506032b6570032100', 'hex');
+      useSha256((data) => hash('sha256', data, 'buffer'));
+      useEd25519Verify((pk, msg, sig) => verify(null, msg, createPublicKey({ key: Buffer.concat([spki, pk]), format: 'der', type: 'spki' }), sig));
+      // WebCrypto is taken away (noble's fallback needs its SHA-512), so a signature that verifies went through the hook.
+      Object.defineProperty(globalThis.crypto, 'subtle', { value: undefined });
+    }
     let text = '';
     for await (const chunk of process.stdin) text += chunk;
     const input = JSON.parse(text);
@@ -279,6 +293,19 @@ describe('SDK verdicts for every demo status', () => {
     expect(() => parseBundle({ mediaType: 'application/json' })).toThrow(RegistryError);
     const bundle = structuredClone(bundles.get('DEMO-0001')!) as unknown as Bundle;
     expect(() => parseBundle({ ...bundle, entries: [{ index: -1, entry: '', tlogProof: '' }] } as unknown as JsonValue)).toThrow(/index, entry and tlogProof/);
+  });
+
+  it("with Node's native SHA-256 and Ed25519 plugged in through the SDK's hooks, the same verdicts, valid or tampered", async () => {
+    await builtSdk();
+    const tampered = structuredClone(bundles.get('DEMO-0002')!) as unknown as Bundle;
+    const last = tampered.entries[tampered.entries.length - 1]!;
+    last.entry = last.entry.slice(0, 10) + (last.entry[10] === 'A' ? 'B' : 'A') + last.entry.slice(11);
+    const all = [...numbers.map((n) => bundles.get(n)!), tampered as unknown as JsonValue];
+    const plain = verifyInNode({ policy, now, bundles: all }).verdicts;
+    const native = verifyInNode({ policy, now, bundles: all }, true).verdicts;
+    expect(native).toEqual(plain);
+    expect(native.at(-1)!.valid).toBe(false);
+    expect(native.slice(0, -1).every((v) => v.checks.find((c) => c.name === 'signature')?.ok === true)).toBe(true);
   });
 
   it('a tampered bundle fails in the built SDK as in the sources', async () => {

@@ -1,0 +1,45 @@
+// Node's native crypto for src/core's hooks (src/core stays free of `node:` imports): SHA-256 by `crypto.hash`, about
+// 2.5x faster than the pure-JS one for the 65-byte inputs of Merkle hashing, and Ed25519 verification by the
+// synchronous `crypto.verify` with a cached KeyObject, about 30% cheaper than WebCrypto's `subtle.verify` (which also
+// hops to a libuv thread). Both compute the same functions as the defaults; test/core/crypto.test.ts runs the Ed25519
+// one through every Wycheproof vector behind src/core's strict encoding pre-checks.
+import { createPublicKey, hash, verify, type KeyObject } from 'node:crypto';
+import { useEd25519Verify, useSha256 } from './core/crypto.js';
+
+/** RFC 8410 §4 SubjectPublicKeyInfo prefix of an Ed25519 public key; the 32 key bytes follow. */
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/** KeyObjects by public key bytes (as latin1 text), oldest evicted past the bound. */
+const KEY_CACHE_LIMIT = 256;
+const keyObjects = new Map<string, KeyObject>();
+
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function keyObjectOf(publicKey: Uint8Array): KeyObject {
+  const id = bufferOf(publicKey).toString('latin1');
+  let key = keyObjects.get(id);
+  if (key === undefined) {
+    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    if (keyObjects.size >= KEY_CACHE_LIMIT) keyObjects.delete(keyObjects.keys().next().value!);
+    keyObjects.set(id, key);
+  }
+  return key;
+}
+
+export function sha256Native(data: Uint8Array): Uint8Array {
+  const digest = hash('sha256', data, 'buffer');
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+}
+
+/** Pure Ed25519 verification (RFC 8032 §5.1.7) by OpenSSL; throws on a public key that is not a curve point. */
+export function verifyEd25519Native(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  return verify(null, message, keyObjectOf(publicKey), signature);
+}
+
+/** Installs both into src/core (and so into the SDK it runs in this process). */
+export function installNativeCrypto(): void {
+  useSha256(sha256Native);
+  useEd25519Verify(verifyEd25519Native);
+}
