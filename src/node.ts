@@ -1,5 +1,6 @@
 // Node entry: a better-sqlite3 file and @hono/node-server. It only builds the services and calls createApp.
 import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,6 +14,7 @@ import { RegistryViews } from './registry/views.js';
 import type { AnySQLiteDatabase } from './store/log-store.js';
 import { RegistryStore } from './store/registry-store.js';
 import { createApp, type RegistryConfig } from './http/app.js';
+import { parseRateLimit, type RateLimit } from './http/rate-limit.js';
 import { ElectedSequencer, isWriteRequest } from './log/leader.js';
 import { LogReader } from './log/reader.js';
 import { Sequencer } from './log/sequencer.js';
@@ -42,6 +44,8 @@ export interface NodeOptions {
   witnessTimeoutMs?: number;
   /** The first retry delay after a witness failed (default 1 s, doubling up to 30 s). */
   witnessRetryMs?: number;
+  /** Per-CB write limit (CERTRAIL_RATE_LIMIT; optionsFromEnv defaults it to DEFAULT_RATE_LIMIT); absent or null: none. */
+  rateLimit?: RateLimit | null;
 }
 
 /** Reads the environment variables documented in the README. */
@@ -57,6 +61,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): NodeOption
     dbPath: env.CERTRAIL_DB ?? 'data/certrail.db',
     keyDir: env.CERTRAIL_KEYS ?? 'keys',
     ...witnessOptionsFromEnv(env),
+    rateLimit: parseRateLimit(env.CERTRAIL_RATE_LIMIT),
   };
 }
 
@@ -99,6 +104,7 @@ export async function createNodeRegistry(options: NodeOptions) {
     registryKey: encodeMultikey(registryKey.publicKey),
     witnesses: options.witnesses ?? [],
     witnessQuorum: options.witnessQuorum ?? defaultWitnessQuorum(options.witnesses?.length ?? 0),
+    rateLimit: options.rateLimit ?? null,
   };
   // Witnesses cosign in the background (never blocking appends); readers serve the latest checkpoint with the
   // cosignatures held for exactly it. Consistency proofs for witnesses come from the sequencer's own tree.
@@ -128,7 +134,14 @@ export async function createNodeRegistry(options: NodeOptions) {
   });
   const views = new RegistryViews(options.baseUrl, registryStore, log);
   const assets = await nodeAssets();
-  const app = createApp({ config, log, api: { registry, views, auth, now }, writeRefusal: () => (sequencer.leading ? sequencer.refused : null), assets });
+  const app = createApp({
+    config,
+    log,
+    api: { registry, views, auth, now },
+    writeRefusal: () => (sequencer.leading ? sequencer.refused : null),
+    assets,
+    clientAddress: (c) => getConnInfo(c).remote.address,
+  });
   return {
     app,
     config,

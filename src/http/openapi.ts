@@ -478,6 +478,7 @@ const WRITE_ERRORS: RegistryErrorCode[] = [
   'unsupported-media-type',
   'log-integrity',
   'unavailable',
+  'rate-limited',
 ];
 
 const BINARY: JsonSchema = { type: 'string', contentMediaType: 'application/octet-stream' };
@@ -916,7 +917,7 @@ function problemResponses(codes: readonly ProblemCode[]): Record<string, Respons
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
     out[String(status)] = {
       description: `Problem: ${list.map((c) => `\`${c}\``).join(', ')}`,
-      ...(status === 503 ? { headers: { 'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'integer' } } } } : {}),
+      ...(status === 503 || status === 429 ? { headers: { 'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'integer' } } } } : {}),
       content: {
         'application/problem+json': { schema: { allOf: [ref('Problem')], properties: { code: { enum: list } } } },
       },
