@@ -138,7 +138,8 @@ export function httpRequest(agent: Agent, port: number, spec: HttpRequestSpec): 
 }
 
 export interface LoadOptions {
-  port: number;
+  /** The server's port, or several servers' ports: client k uses port[k % length]. */
+  port: number | readonly number[];
   /** Concurrent clients: each keeps one request in flight on its own keep-alive connection. */
   clients: number;
   /** The i-th request (0-based); null ends the run. */
@@ -275,15 +276,17 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   const deadline = options.durationMs === undefined ? Number.POSITIVE_INFINITY : start + options.durationMs;
-  const worker = async (): Promise<void> => {
-    const connection = new Connection(options.port);
+  const ports = typeof options.port === 'number' ? [options.port] : options.port;
+  const worker = async (k: number): Promise<void> => {
+    const port = ports[k % ports.length]!;
+    const connection = new Connection(port);
     connections.push(connection);
     for (;;) {
       if (performance.now() >= deadline) return;
       const i = counter++;
       const spec = options.next(i);
       if (spec === null) return;
-      const bytes = requestBytes(options.port, spec);
+      const bytes = requestBytes(port, spec);
       const t0 = performance.now();
       let problem: string | null;
       try {
@@ -300,7 +303,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       }
     }
   };
-  await Promise.all(Array.from({ length: options.clients }, worker));
+  await Promise.all(Array.from({ length: options.clients }, (_, k) => worker(k)));
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
   for (const connection of connections) connection.close();

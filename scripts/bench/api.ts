@@ -20,6 +20,9 @@
 //              `valid: true` verdict per id; the rate is certificates per second.
 //   5. issue-large: --issue-large more issuances over HTTP on the large log (receipts prove against a big tree).
 //
+// --servers N serves the verify and batch phases from N processes on the same database (one sequences, the others
+// follow; src/log/leader.ts), with the clients spread over them: reads scale across processes. Server CPU is summed.
+//
 // --profile runs the server children under `node --cpu-prof` and prints (and with --write records) the functions
 // with the most CPU time per phase; profiled numbers carry the profiler's overhead, so measure without it.
 // --dir DIR keeps the large log in DIR/large, reused by the next run with the same DIR (the build only tops it up), so
@@ -90,6 +93,7 @@ const { values: opts } = parseArgs({
     phases: { type: 'string', default: 'issue,build,verify,batch,issue-large' },
     'verify-batch': { type: 'string', default: '1000' },
     'batch-clients': { type: 'string', default: '4' },
+    servers: { type: 'string', default: '1' },
     dir: { type: 'string' },
     keep: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
@@ -111,6 +115,7 @@ const WARMUP = count('warmup', opts.warmup);
 const CLIENTS = count('clients', opts.clients, 1);
 const VERIFY_BATCH = count('verify-batch', opts['verify-batch'], 1);
 const BATCH_CLIENTS = count('batch-clients', opts['batch-clients'], 1);
+const SERVERS = count('servers', opts.servers, 1);
 const DURATION_S = count('duration', opts.duration, 1);
 const VERIFY_WARMUP_S = count('verify-warmup', opts['verify-warmup']);
 const ISSUE_LARGE = count('issue-large', opts['issue-large']);
@@ -153,6 +158,21 @@ function statePath(dir: string): string {
 
 function saveState(dir: string, state: BenchState): void {
   writeFileSync(statePath(dir), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+}
+
+/**
+ * --servers processes serving the large log (src/log/leader.ts: the first sequences, the others follow and serve reads
+ * from the same file), started one after the other; clients are spread over them.
+ */
+async function startServers(dir: string, profileDir: string | null): Promise<ServerChild[]> {
+  const servers: ServerChild[] = [];
+  try {
+    for (let k = 0; k < SERVERS; k++) servers.push(await startServer(ROOT, dir, profileDir));
+  } catch (error) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw error;
+  }
+  return servers;
 }
 
 /** The summary of the .cpuprofile a profiled child wrote into `profileDir` (null when not profiled or none). */
@@ -219,11 +239,17 @@ interface Results {
   profiled: boolean;
 }
 
-async function measured(server: ServerChild, run: () => Promise<LoadResult>): Promise<{ result: LoadResult; serverCpu: number; other: number }> {
-  const cpu0 = processCpuSeconds(server.pid);
+/** CPU seconds the server processes have used so far. */
+function serversCpu(servers: readonly ServerChild[]): number {
+  return servers.reduce((sum, server) => sum + processCpuSeconds(server.pid), 0);
+}
+
+async function measured(server: ServerChild | readonly ServerChild[], run: () => Promise<LoadResult>): Promise<{ result: LoadResult; serverCpu: number; other: number }> {
+  const servers = Array.isArray(server) ? server : [server as ServerChild];
+  const cpu0 = serversCpu(servers);
   const watch = watchOtherLoad();
   const result = await run();
-  const serverCpu = processCpuSeconds(server.pid) - cpu0;
+  const serverCpu = serversCpu(servers) - cpu0;
   // watchOtherLoad subtracts this process's own CPU; the server child's is passed in.
   const other = watch.stop(serverCpu);
   return { result, serverCpu, other };
@@ -358,7 +384,9 @@ function checkVerdict(response: HttpResponse): string | null {
 }
 
 /** GETs the verify URL of random certificates 1 … `certificates` for DURATION_S seconds. */
-async function verifyPhase(server: ServerChild, certificates: number): Promise<LoadPhase> {
+async function verifyPhase(servers: readonly ServerChild[], certificates: number): Promise<LoadPhase> {
+  const server = servers[0]!;
+  const ports = servers.map((s) => s.port);
   const logSize = await healthSize(server.port);
   const spec = () => ({
     method: 'GET' as const,
@@ -366,11 +394,11 @@ async function verifyPhase(server: ServerChild, certificates: number): Promise<L
     headers: { accept: 'application/json' },
   });
   if (VERIFY_WARMUP_S > 0) {
-    const w = await runLoad({ port: server.port, clients: CLIENTS, next: spec, check: checkVerdict, durationMs: VERIFY_WARMUP_S * 1000 });
+    const w = await runLoad({ port: ports, clients: CLIENTS, next: spec, check: checkVerdict, durationMs: VERIFY_WARMUP_S * 1000 });
     log(`verify: warm-up ${int(w.requests)} requests, ${int(w.requests / w.seconds)}/s, ${w.errors} errors`);
     if (w.errors > 0) log(`  ${w.errorSamples.join('\n  ')}`);
   }
-  const m = await measured(server, () => runLoad({ port: server.port, clients: CLIENTS, next: spec, check: checkVerdict, durationMs: DURATION_S * 1000 }));
+  const m = await measured(servers, () => runLoad({ port: ports, clients: CLIENTS, next: spec, check: checkVerdict, durationMs: DURATION_S * 1000 }));
   const phase = { ...loadPhase(logSize, m), rss: processMemory(server.pid) };
   log(
     `verify: ${int(phase.requests)} verifications of ${int(certificates)} certificates in ${phase.seconds.toFixed(2)} s = ${int(phase.perSecond)}/s; ` +
@@ -390,16 +418,17 @@ function checkBatch(response: HttpResponse): string | null {
 }
 
 /** POSTs batches of VERIFY_BATCH random certificate ids to /api/v1/verify for DURATION_S seconds. */
-async function batchPhase(server: ServerChild, certificates: number): Promise<LoadPhase> {
-  const logSize = await healthSize(server.port);
+async function batchPhase(servers: readonly ServerChild[], certificates: number): Promise<LoadPhase> {
+  const logSize = await healthSize(servers[0]!.port);
   const spec = () => {
     const items: string[] = [];
     for (let k = 0; k < VERIFY_BATCH; k++) items.push(benchCertificateId(BENCH_BASE_URL, 1 + Math.floor(Math.random() * certificates)));
     return { method: 'POST' as const, path: '/api/v1/verify', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ items }) };
   };
-  const load = (durationMs: number) => runLoad({ port: server.port, clients: BATCH_CLIENTS, next: spec, check: checkBatch, durationMs });
+  const ports = servers.map((s) => s.port);
+  const load = (durationMs: number) => runLoad({ port: ports, clients: BATCH_CLIENTS, next: spec, check: checkBatch, durationMs });
   if (VERIFY_WARMUP_S > 0) await load(VERIFY_WARMUP_S * 1000);
-  const phase = loadPhase(logSize, await measured(server, () => load(DURATION_S * 1000)));
+  const phase = loadPhase(logSize, await measured(servers, () => load(DURATION_S * 1000)));
   log(
     `batch: ${int(phase.requests)} requests of ${int(VERIFY_BATCH)} ids in ${phase.seconds.toFixed(2)} s = ${int(phase.perSecond * VERIFY_BATCH)} certificates/s; ` +
       `p50 ${ms(phase.latency.p50)} p99 ${ms(phase.latency.p99)}; ${phase.errors} errors; ` +
@@ -627,25 +656,26 @@ async function main(): Promise<void> {
 
     // 3. verify
     if (PHASES.has('verify') && results.certificates > 0) {
-      const server = await startServer(ROOT, largeDir, profileDir('verify'));
+      const servers = await startServers(largeDir, profileDir('verify'));
+      const server = servers[0]!;
       try {
         results.verifyStartMs = server.startMs;
         results.verifyListeningRss = processMemory(server.pid);
         log(`verify: server listening after ${ms(server.startMs, 0)}, RSS ${results.verifyListeningRss ? mb(results.verifyListeningRss.rss) : '?'}`);
-        results.verify = await verifyPhase(server, results.certificates);
+        results.verify = await verifyPhase(servers, results.certificates);
       } finally {
-        await server.stop();
+        await Promise.all(servers.map((s) => s.stop()));
       }
       results.verify.profile = profileOf(profileDir('verify'));
     }
 
     // 4. batch verification
     if (PHASES.has('batch') && results.certificates > 0) {
-      const server = await startServer(ROOT, largeDir, profileDir('batch'));
+      const servers = await startServers(largeDir, profileDir('batch'));
       try {
-        results.batch = await batchPhase(server, results.certificates);
+        results.batch = await batchPhase(servers, results.certificates);
       } finally {
-        await server.stop();
+        await Promise.all(servers.map((s) => s.stop()));
       }
       results.batch.profile = profileOf(profileDir('batch'));
     }
