@@ -138,6 +138,7 @@ export async function createNodeRegistry(options: NodeOptions) {
     config,
     log,
     api: { registry, views, auth, now },
+    // A follower forwards writes (startNodeServer), so only the leader's own refusal counts.
     writeRefusal: () => (sequencer.leading ? sequencer.refused : null),
     assets,
     clientAddress: (c) => getConnInfo(c).remote.address,
