@@ -1,6 +1,6 @@
 // Shared parts of the API benchmark (scripts/bench/api.ts), its bulk builder (api-bulk.ts) and the suite (suite.ts):
 // the benchmark's certificates, a fast client-side signer that produces the same bytes as signDataIntegrity, a
-// keep-alive HTTP load client on node:http, percentiles, the server child (start, /healthz, issuer registration) and
+// lean keep-alive HTTP/1.1 load client on node:net, percentiles, the server child (start, /healthz, issuer registration) and
 // its /proc readings, the machine's description, and a CPU-profile summariser.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
