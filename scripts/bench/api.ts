@@ -511,7 +511,7 @@ function report(r: Results): string {
     lines.push(`- **Issue.** On a new log (a new database with only the benchmark CB registered): ${int(WARMUP)} untimed warm-up issuances, then ${int(i.requests)} timed ones. Each is a distinct ~1.9 kB certificate signed ` +
       `(eddsa-jcs-2022) with the CB's key, with its own single-use EdDSA JWT. All of them were signed and minted in the client before the first ` +
       `request (${i.prepSeconds?.toFixed(1) ?? '?'} s, not timed): signing is the CB's cost, not the registry's. ${r.clients} clients each keep one ` +
-      'request in flight on its own keep-alive connection (raw HTTP/1.1 over node:net; the client's own CPU is in the results). A request counts as an error unless it is a 201 with a receipt.');
+      'request in flight on its own keep-alive connection (raw HTTP/1.1 over node:net; the load client CPU time is reported). A request counts as an error unless it is a 201 with a receipt.');
   }
   if (r.build) {
     const b = r.build;
