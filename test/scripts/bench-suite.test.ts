@@ -1,11 +1,13 @@
 // The benchmark suite (scripts/bench/suite.ts), as a smoke run on a tiny log: `npm run bench` in a real process with
 // its own dataset cache and report file in a temporary folder. Speed is not asserted (targets are the suite's, run in
 // full); what must hold is that every path is measured without errors, every figure is a finite number, every
-// ratio to its limit is computed, and docs/PERFORMANCE.md is left alone.
+// ratio to its limit is computed, the run's issuances are taken back from the cached dataset, and docs/PERFORMANCE.md
+// is left alone.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PATHS, SUITE_BEGIN, SUITE_END } from '../../scripts/bench/report.js';
 
@@ -61,6 +63,14 @@ describe('npm run bench (smoke run)', () => {
     const limits = tableAfter(report, 'Limits measured in this run');
     expect(limits).toHaveLength(6);
     for (const [, result] of limits) expect(result).toMatch(/^\d[\d,.]*/);
+    // The run's issuances were taken back: the cached dataset is again the 300-entry log it was built as.
+    const [key] = readdirSync(join(dir, 'cache'));
+    const datasetDir = join(dir, 'cache', key!, '300');
+    const dataset = JSON.parse(readFileSync(join(datasetDir, 'dataset.json'), 'utf8')) as { certificates: number; next: number; managedNext: number };
+    expect(dataset).toMatchObject({ next: dataset.certificates + 1, managedNext: 1 });
+    const db = new Database(join(datasetDir, 'certrail.db'), { readonly: true });
+    expect(db.prepare('SELECT max(size) AS size FROM log_checkpoints').get()).toEqual({ size: 300 });
+    db.close();
     const naive = tableAfter(report, 'The naive approach beside ours: merkletreejs');
     expect(naive.map((r) => r[0])).toEqual(['100', '200', '300']);
     expect(naive[2]![1]).toContain('(extrapolated)');
