@@ -47,7 +47,7 @@ import { receiptAcknowledgement, registryEntryRules, type ReceiptFields } from '
 import { ServerProcess } from './server-process.js';
 
 /** Fixed, so the log origin and the JWT audience stay the same across restarts on different ports. */
-export const CRASH_HTTP_BASE_URL = 'http://certrail.crash-http';
+const CRASH_HTTP_BASE_URL = 'http://certrail.crash-http';
 const CB_SLUG = 'crash-cb';
 const CB_KEY_ID = 'key-1';
 const LISTEN_TIMEOUT_MS = 60_000;

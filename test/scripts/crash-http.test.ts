@@ -62,12 +62,12 @@ describe('registry entry rules', () => {
 });
 
 describe('runCrashHttp', () => {
-  it('survives 8 SIGKILLs of the registry server: no write lost, retries and replays get the original receipts', async () => {
+  it('survives 10 SIGKILLs of the registry server: no write lost, retries and replays get the original receipts', async () => {
     const lines: string[] = [];
-    const summary = await runCrashHttp({ kills: 8, clients: 16, minMs: 150, maxMs: 500, log: (l) => lines.push(l) });
+    const summary = await runCrashHttp({ kills: 10, clients: 16, minMs: 150, maxMs: 500, log: (l) => lines.push(l) });
     expect(liveChildren()).toBe(0);
     expect(summary.violations).toEqual([]);
-    expect(summary.kills).toBe(8);
+    expect(summary.kills).toBe(10);
     expect(summary.lost).toBe(0);
     expect(summary.integrity).toBe('ok');
     expect(summary.acknowledged).toBeGreaterThan(50);
@@ -76,6 +76,6 @@ describe('runCrashHttp', () => {
     expect(summary.replays).toBeGreaterThan(0);
     expect(summary.replaysMatched).toBe(summary.replays);
     expect(summary.httpProofs).toBeGreaterThan(0);
-    expect(lines.filter((l) => /^kill \d+\/8 /.test(l))).toHaveLength(8);
+    expect(lines.filter((l) => /^kill \d+\/10 /.test(l))).toHaveLength(10);
   }, 120_000);
 });
