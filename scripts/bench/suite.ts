@@ -2,20 +2,21 @@
 // machine's physical limits measured in the same run, written to docs/PERFORMANCE.md (scripts/bench/report.ts).
 //
 //   npm run bench                                  (= npx tsx scripts/bench/suite.ts)
-//   npx tsx scripts/bench/suite.ts --quick          (smoke run: a 2,000-entry log, 1 s phases; minutes → seconds)
+//   npx tsx scripts/bench/suite.ts --quick          (smoke run: a 2,000-entry log, 1 s phases; prints, writes nothing)
 //
 // Options: --sizes 10000,1000000,10000000, --seconds 8 (per load phase, after a warm-up of a quarter of it),
-// --limit-seconds 3 (per limit; at most --seconds), --clients 64, --issue 3000 (timed issuances per kind and size), --bundles 500 (bundle verifications per size),
-// --proofs 2000, --max-certificates 100000 (per dataset), --cache .bench-cache (datasets, see bulk-load.ts),
-// --out docs/PERFORMANCE.md (the suite's section is replaced, the rest of the file kept), --no-write (print only),
-// --naive-sizes 10000,100000 (merkletreejs measured there, extrapolated to the larger --sizes).
+// --limit-seconds 3 (per limit; at most --seconds), --clients 64, --issue 3000 (timed issuances per kind and size),
+// --bundles 500 (bundle verifications per size), --proofs 2000, --max-certificates 100000 (per dataset),
+// --cache .bench-cache (datasets, see bulk-load.ts), --out docs/PERFORMANCE.md (the suite's section is replaced, the
+// rest of the file kept; a --quick run prints unless --out is given), --no-write (print only), --naive-sizes
+// 10000,100000 (merkletreejs measured there, extrapolated to the larger --sizes).
 //
 // Per size: the dataset is taken from the cache (or built: first run only), inclusion proofs are generated in process
 // on it, then the server is started on it (start-up) for GET verification, batch verification, model-digest lookup,
 // tile and checkpoint serving, bundles fetched and verified offline by the SDK in a pinned child, issuance
-// client-signed and managed, and the server's RSS. Datasets up to 1 GiB are put back as they were afterwards. Every answer is checked; a wrong one
-// counts as an error, and any error makes the run exit non-zero. The server children run with CERTRAIL_RATE_LIMIT=off
-// unless it is set.
+// client-signed and managed, and the server's RSS. Datasets up to 1 GiB are put back as they were afterwards. Every
+// answer is checked; a wrong one counts as an error, and any error makes the run exit non-zero. The server children
+// run with CERTRAIL_RATE_LIMIT=off unless it is set.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -106,7 +107,7 @@ function options(argv: string[]): SuiteOptions & { out: string | null } {
       proofs: { type: 'string' },
       'max-certificates': { type: 'string', default: '100000' },
       cache: { type: 'string', default: join(ROOT, '.bench-cache') },
-      out: { type: 'string', default: join(ROOT, 'docs', 'PERFORMANCE.md') },
+      out: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       'naive-sizes': { type: 'string' },
     },
@@ -132,7 +133,8 @@ function options(argv: string[]): SuiteOptions & { out: string | null } {
     maxCertificates: one('max-certificates', values['max-certificates'], '100000', 100),
     cache: values.cache ?? join(ROOT, '.bench-cache'),
     naiveSizes: integers('naive-sizes', values['naive-sizes'] ?? (quick ? '1000,2000' : '10000,100000'), 2).sort((a, b) => a - b),
-    out: values['no-write'] ? null : (values.out ?? null),
+    // A quick run's figures are not the suite's: it prints them unless told where to write.
+    out: values['no-write'] ? null : (values.out ?? (quick ? null : join(ROOT, 'docs', 'PERFORMANCE.md'))),
     command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
   };
 }
