@@ -136,18 +136,27 @@ export function issuanceIdempotencyKey(unsigned: JsonObject, number: string): st
 }
 
 const RETRIES = 4;
+const RATE_RETRIES = 20;
+const MAX_RATE_WAIT_S = 30;
 
 /**
  * POSTs a signed document with a fresh token per attempt. Retries the identical bytes under the same
  * Idempotency-Key when the registry is unreachable or answers 500/503, so a write whose answer was lost is
- * answered with its original receipt and never logged twice.
+ * answered with its original receipt and never logged twice; and after a 429 (the CB's write rate limit), waits
+ * what its Retry-After asks (at most MAX_RATE_WAIT_S) and tries again, up to RATE_RETRIES times.
  */
 export async function submitSigned(session: CbSession, path: string, body: JsonObject, idempotencyKey: string): Promise<Receipt> {
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0, limited = 0; ; attempt++) {
     try {
       const token = await mintToken({ ...session.key }, session.wellKnown.baseUrl);
       return receiptOf(await session.client.request('POST', path, { body, token, idempotencyKey }));
     } catch (error) {
+      if (error instanceof ProblemError && error.status === 429 && limited++ < RATE_RETRIES) {
+        attempt--; // waiting out the rate limit is not a failed attempt
+        const seconds = Math.min(Math.max(error.retryAfter ?? 1, 1), MAX_RATE_WAIT_S);
+        await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+        continue;
+      }
       const retryable = error instanceof UnreachableError
         || (error instanceof ProblemError && (error.status === 503 || error.status === 500));
       if (!retryable || attempt + 1 >= RETRIES) throw error;

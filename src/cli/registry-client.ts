@@ -33,11 +33,17 @@ export class ProblemError extends Error {
   constructor(
     readonly status: number,
     readonly problem: JsonValue,
+    /** Seconds from the answer's Retry-After header (RFC 9110 §10.2.3, delay-seconds form), when it has one. */
+    readonly retryAfter: number | null = null,
   ) {
     const detail = isJsonObject(problem) && typeof problem.detail === 'string' ? problem.detail : JSON.stringify(problem);
     const code = isJsonObject(problem) && typeof problem.code === 'string' ? ` ${problem.code}` : '';
     super(`the registry answered ${status}${code}: ${detail}`);
   }
+}
+
+function retryAfterSeconds(value: string | null): number | null {
+  return value !== null && /^\d{1,6}$/.test(value) ? Number(value) : null;
 }
 
 /** The registry URL: --registry, else $CERTRAIL_URL, else where `npm start` listens with this environment. */
@@ -109,14 +115,14 @@ export class RegistryClient {
 
   /** A JSON answer; a non-2xx status throws ProblemError with the problem document. */
   async request(method: string, path: string, options: RequestOptions = {}): Promise<JsonValue> {
-    const { status, text } = await this.fetchText(method, path, options);
+    const { status, text, headers } = await this.fetchText(method, path, options);
     let parsed: JsonValue;
     try {
       parsed = parseJsonStrict(text);
     } catch {
       parsed = text;
     }
-    if (status < 200 || status > 299) throw new ProblemError(status, parsed);
+    if (status < 200 || status > 299) throw new ProblemError(status, parsed, retryAfterSeconds(headers.get('retry-after')));
     return parsed;
   }
 

@@ -46,6 +46,18 @@ function jsonlDraft(number: string): JsonObject {
   return rest;
 }
 
+/** A registry in `dir` with the CB acme-cert registered (client-signed), its key file at dir/acme-cert.key. */
+async function startRegistryWithCb(dir: string, overrides: Parameters<typeof startTestServer>[1] = {}): Promise<TestServer> {
+  const server = await startTestServer(dir, overrides);
+  const key = await createKeyFile(join(dir, 'acme-cert.key'), 'acme-cert.key-1');
+  const registered = await call(server, 'POST', '/api/v1/issuers', {
+    key: operatorKey(server),
+    body: { slug: 'acme-cert', name: 'ACME Certification GmbH', managedSigning: false, keys: [{ keyId: 'key-1', publicKeyMultibase: encodeMultikey(key.publicKey) }] },
+  });
+  expect(registered.status).toBe(201);
+  return server;
+}
+
 describe('certrail import', { timeout: 90_000 }, () => {
   const dir = tempDir();
   const file = (name: string) => join(dir.path, name);
@@ -54,14 +66,8 @@ describe('certrail import', { timeout: 90_000 }, () => {
   const logSize = async () => (await call(server, 'GET', '/healthz')).body.size as number;
 
   beforeAll(async () => {
-    server = await startTestServer(dir.path);
+    server = await startRegistryWithCb(dir.path);
     env = { CERTRAIL_URL: server.url };
-    const key = await createKeyFile(file('acme-cert.key'), 'acme-cert.key-1');
-    const registered = await call(server, 'POST', '/api/v1/issuers', {
-      key: operatorKey(server),
-      body: { slug: 'acme-cert', name: 'ACME Certification GmbH', managedSigning: false, keys: [{ keyId: 'key-1', publicKeyMultibase: encodeMultikey(key.publicKey) }] },
-    });
-    expect(registered.status).toBe(201);
   });
   afterAll(async () => {
     await server.close();
@@ -151,5 +157,29 @@ describe('certrail import', { timeout: 90_000 }, () => {
     const run = await certrail(['import', file('typo.csv'), '--key', file('acme-cert.key')], env);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('unknown column "standard"');
+  });
+});
+
+describe('certrail import under the per-CB write rate limit', { timeout: 90_000 }, () => {
+  const dir = tempDir();
+  let server: TestServer;
+
+  beforeAll(async () => {
+    // 3 writes a second, bursts of 2: a batch of 8 is answered 429 (Retry-After) for most of its rows at first.
+    server = await startRegistryWithCb(dir.path, { rateLimit: { perSecond: 3, burst: 2 } });
+  });
+  afterAll(async () => {
+    await server.close();
+    dir.remove();
+  });
+
+  it('waits out each 429 as its Retry-After asks and issues every row', async () => {
+    const csv = join(dir.path, 'limited.csv');
+    writeFileSync(csv, `${HEADER}\n${[1, 2, 3, 4, 5, 6, 7, 8].map((n) => csvRow(100 + n)).join('\n')}\n`);
+    const before = (await call(server, 'GET', '/healthz')).body.size as number;
+    const run = await certrail(['import', csv, '--key', join(dir.path, 'acme-cert.key'), '--batch', '8'], { CERTRAIL_URL: server.url });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/issued: +8/);
+    expect((await call(server, 'GET', '/healthz')).body.size).toBe(before + 8);
   });
 });
