@@ -161,7 +161,7 @@ async function setUp(dir: string): Promise<Setup> {
     };
     const headline = await scenario('DEMO-0002, 5 status events', ['DEMO-0002']);
     if (!headline.expected[0]!.valid) throw new Error('the headline bundle does not verify');
-    const mix = await scenario('demo mix: 8 certificates, every status, 0–1 events', demo.map((c) => c.number));
+    const mix = await scenario('demo mix: the 8 demo certificates, every status, 0–5 events', demo.map((c) => c.number));
     const checkpoint = (JSON.parse(headline.texts[0]!) as { checkpoint: string }).checkpoint;
     return { scenarios: [headline, mix], policy, logSize: Number(parseNote(checkpoint).text.split('\n')[1]), now: verifyAt };
   } finally {
@@ -254,6 +254,8 @@ function report(setup: Setup, result: BenchResult, otherLoad: number, unminified
   const find = (scenario: number, mode: BenchRun['mode']) => runs.find((r) => r.run.scenario === scenario && r.run.mode === mode);
   const headline = find(0, 'sequential')!;
   const headlineConcurrent = find(0, 'concurrent')!;
+  const mix = find(1, 'sequential')!;
+  const mixConcurrent = find(1, 'concurrent')!;
   const stubbed = find(0, 'stubbed-ed25519');
   const [edNode, edSeq, edPar] = result.ed25519.map((e) => ({ perSecond: e.verifications / e.seconds, cpuUs: (e.cpuSeconds * 1e6) / e.verifications, concurrency: e.concurrency }));
   const lines = [
@@ -273,17 +275,17 @@ function report(setup: Setup, result: BenchResult, otherLoad: number, unminified
     '',
     '| Measure | Result | Target | |',
     '|---|---:|---:|---|',
-    ...[headline, headlineConcurrent].flatMap((r) => {
+    ...[mix, mixConcurrent, headline, headlineConcurrent].flatMap((r) => {
       const how = r.run.concurrency === 1 ? 'one at a time' : `${r.run.concurrency} in flight`;
       const perCpuSecond = 1000 / r.cpuMs;
       const verdict = (n: number) => (n >= TARGET_PER_SECOND ? 'pass' : '**FAIL**');
       return [
-        `| Bundles verified per second on one core, ${how} (${setup.scenarios[0]!.name}), wall clock | ${fmt(r.perSecond)} | ≥ ${fmt(TARGET_PER_SECOND)} | ${verdict(r.perSecond)} |`,
+        `| Bundles verified per second on one core, ${how} (${setup.scenarios[r.run.scenario]!.name}), wall clock | ${fmt(r.perSecond)} | ≥ ${fmt(TARGET_PER_SECOND)} | ${verdict(r.perSecond)} |`,
         `| The same per second of CPU time (1 / CPU per verification) | ${fmt(perCpuSecond)} | ≥ ${fmt(TARGET_PER_SECOND)} | ${verdict(perCpuSecond)} |`,
       ];
     }),
     '',
-    'The wall-clock rate counts time the pinned core spent on other processes too; the CPU-time rate is what one core gives when it is all the verifier\'s.',
+    'The demo mix is what relying parties verify (the bundles of the 8 demo certificates in turn: every status, 0–5 events); the 5-event headline bundle is the heaviest demo bundle, shown for its ceiling. The wall-clock rate counts time the pinned core spent on other processes too; the CPU-time rate is what one core gives when it is all the verifier\'s.',
     '',
     '### Runs',
     '',
