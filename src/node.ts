@@ -23,8 +23,9 @@ import { createSqliteLogStore, dataVersion, openSqlite, trySequencerLock } from 
 import { nodeAssets } from './node-assets.js';
 import { installNativeCrypto } from './native-crypto.js';
 
-// Native SHA-256 and Ed25519 verification for src/core (Merkle hashing, signatures; see src/native-crypto.ts).
-installNativeCrypto();
+// Native SHA-256 and Ed25519 verification for src/core (Merkle hashing, signatures; see src/native-crypto.ts), the
+// signatures on libuv's thread pool so that the server's main thread only queues them.
+installNativeCrypto({ threadPool: true });
 
 // Shared with the Workers entry (src/worker.ts); re-exported for the CLI, scripts and tests that import them from here.
 export { logOriginFor, REGISTRY_KEY_NAME };

@@ -38,6 +38,8 @@ export interface AuthOptions {
 
 export class Authenticator {
   private readonly used = new Map<string, number>();
+  /** When `used` may next be swept for expired ids (see prune). */
+  private nextPrune = 0;
   private readonly keys = new Map<string, Promise<JoseKey | Uint8Array>>();
   private readonly now: () => number;
 
@@ -95,8 +97,14 @@ export class Authenticator {
     return { issuer: payload.iss!, keyId: kid, jti, expiresAt: exp * 1000, ...(record ? { key: record } : {}) };
   }
 
+  /**
+   * Forgets expired ids once the map is large, at most once a second: a sweep walks every id, so sweeping on each
+   * request would cost O(ids) per request while thousands of unexpired tokens are held. An expired id kept up to a
+   * second longer changes nothing (its token is refused as expired before the replay check).
+   */
   private prune(now: number): void {
-    if (this.used.size < 10_000) return;
+    if (this.used.size < 10_000 || now < this.nextPrune) return;
+    this.nextPrune = now + 1000;
     for (const [jti, expiresAt] of this.used) if (expiresAt <= now) this.used.delete(jti);
   }
 

@@ -16,7 +16,7 @@ import {
   verifyEd25519Noble,
 } from '../../src/core/crypto.js';
 import { sha256Js } from '../../src/core/sha256.js';
-import { verifyEd25519Native } from '../../src/native-crypto.js';
+import { verifyEd25519Native, verifyEd25519OnThreadPool } from '../../src/native-crypto.js';
 
 interface WycheproofTest {
   tcId: number;
@@ -58,13 +58,17 @@ describe('Ed25519 against Wycheproof', () => {
     expect(await verifyEd25519Noble(fromHex(t.pk), fromHex(t.msg), fromHex(t.sig))).toBe(expected(t));
   });
 
-  // Node's crypto.verify plugged in through useEd25519Verify, behind the same strict pre-checks.
-  describe('with the Node hook (src/native-crypto.ts)', () => {
+  // Node's crypto.verify plugged in through useEd25519Verify, behind the same strict pre-checks: synchronous, and on
+  // libuv's thread pool (the server's choice).
+  describe.each([
+    ['synchronous', verifyEd25519Native],
+    ['on the thread pool', verifyEd25519OnThreadPool],
+  ] as const)('with the Node hook (src/native-crypto.ts), %s', (_, hook) => {
     const calls = { count: 0 };
     beforeAll(() => {
       useEd25519Verify((pk, msg, sig) => {
         calls.count++;
-        return verifyEd25519Native(pk, msg, sig);
+        return hook(pk, msg, sig);
       });
     });
     afterAll(() => useEd25519Verify(null));
