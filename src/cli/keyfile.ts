@@ -40,9 +40,18 @@ export async function readKeyFile(path: string, name: string): Promise<SignerKey
   return key;
 }
 
-/** The key at `path`, created on first start. */
+/**
+ * The key at `path`, created on first start. Processes starting together on one key folder agree on one key: the
+ * first link wins (createKeyFile never overwrites), and a process that loses the race reads the winner's key.
+ */
 export async function loadOrCreateKeyFile(path: string, name: string): Promise<SignerKey> {
-  return existsSync(path) ? readKeyFile(path, name) : createKeyFile(path, name);
+  if (existsSync(path)) return readKeyFile(path, name);
+  try {
+    return await createKeyFile(path, name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readKeyFile(path, name);
+    throw error;
+  }
 }
 
 /**
