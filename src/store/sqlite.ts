@@ -45,8 +45,33 @@ export function openSqlite(path: string): SqliteHandle {
   sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   sqlite.pragma('foreign_keys = ON');
   const db = drizzle({ client: sqlite });
-  migrate(db, { migrationsFolder: MIGRATIONS });
+  migrateExclusively(path, db);
   return { sqlite, db };
+}
+
+/** How long a process opening the database waits for another one that is applying migrations. */
+const MIGRATE_LOCK_WAIT_MS = 60_000;
+
+/**
+ * Applies pending migrations while holding an exclusive lock on the sidecar file `<db>-migrate.lock`. drizzle's
+ * migrator reads which migrations were applied before it takes the write lock, so two processes opening a new
+ * database together would both try to apply the first one and the second would fail ("table already exists"); under
+ * this lock the second finds them applied. The OS releases the lock if its holder dies.
+ */
+function migrateExclusively(path: string, db: BetterSQLite3Database): void {
+  if (path === ':memory:' || path === '') {
+    migrate(db, { migrationsFolder: MIGRATIONS });
+    return;
+  }
+  const lock = new Database(`${path}-migrate.lock`);
+  try {
+    lock.pragma(`busy_timeout = ${MIGRATE_LOCK_WAIT_MS}`);
+    lock.exec('BEGIN EXCLUSIVE');
+    migrate(db, { migrationsFolder: MIGRATIONS });
+    lock.exec('COMMIT');
+  } finally {
+    lock.close();
+  }
 }
 
 export function createSqliteLogStore({ sqlite, db }: SqliteHandle): LogStore {
