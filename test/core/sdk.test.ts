@@ -5,7 +5,7 @@
 // - the built bundle, imported in a plain Node process through the package self-reference, gives the same verdicts
 //   as the sources;
 // - for every demo status, the SDK's verdict on the certificate's bundle equals the API's verdict;
-// - the README's SDK sample runs as written.
+// - the README's SDK samples run as written (with and without the Node hooks).
 // test/workerd/ runs the same bundle inside workerd.
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -272,21 +272,25 @@ describe('SDK verdicts for every demo status', () => {
     expect(fromDist.verdicts.map((v) => v.status)).toEqual(numbers.map((n) => api.get(n)!.status));
   });
 
-  it('the README sample runs as written against a registry, with dist/verify.js', async () => {
+  it('the README samples run as written against a registry, with dist/verify.js, with and without the Node hooks', async () => {
     await builtSdk();
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Offline verification (SDK)'));
-    const sample = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+    const [sample, hooks] = [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!);
     expect(sample, 'a js code block in the README SDK section').toBeDefined();
-    // Asynchronously: the registry the sample fetches from is served by this process.
-    const child = await execFileAsync(process.execPath, ['--input-type=module', '-e', `const registry = ${JSON.stringify(server.url)};\n${sample!}`], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 20_000,
-      env: { PATH: process.env.PATH ?? '' },
-    });
-    expect(child.stderr).toBe('');
-    expect(child.stdout).toBe('true active current\n');
+    expect(hooks, 'the Node hooks block after it').toMatch(/useEd25519Verify/);
+    // Asynchronously: the registry the sample fetches from is served by this process. Then again with the Node hooks
+    // block run first, as a Node user would.
+    for (const code of [sample!, `${hooks!}\n${sample!}`]) {
+      const child = await execFileAsync(process.execPath, ['--input-type=module', '-e', `const registry = ${JSON.stringify(server.url)};\n${code}`], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 20_000,
+        env: { PATH: process.env.PATH ?? '' },
+      });
+      expect(child.stderr).toBe('');
+      expect(child.stdout).toBe('true active current\n');
+    }
   });
 
   it('parseBundle refuses what is not a bundle', () => {
