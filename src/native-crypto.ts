@@ -1,8 +1,9 @@
 // Node's native crypto for src/core's hooks (src/core stays free of `node:` imports): SHA-256 by `crypto.hash`, about
-// 2.5x faster than the pure-JS one for the 65-byte inputs of Merkle hashing, and Ed25519 verification by the
-// synchronous `crypto.verify` with a cached KeyObject, about 30% cheaper than WebCrypto's `subtle.verify` (which also
-// hops to a libuv thread). Both compute the same functions as the defaults; test/core/crypto.test.ts runs the Ed25519
-// one through every Wycheproof vector behind src/core's strict encoding pre-checks.
+// 2.5x faster than the pure-JS one for the 65-byte inputs of Merkle hashing, and Ed25519 verification by node:crypto
+// `verify` with a cached KeyObject: synchronous (110 against WebCrypto's 125 µs of CPU per signature, which also hops
+// to a libuv thread; scripts/bench/bundle.ts), or on libuv's thread pool for a server. Both compute the same functions
+// as the defaults; test/core/crypto.test.ts runs each Ed25519 form through every Wycheproof vector behind src/core's
+// strict encoding pre-checks.
 import { createPublicKey, hash, verify, type KeyObject } from 'node:crypto';
 import { useEd25519Verify, useSha256 } from './core/crypto.js';
 

@@ -15,6 +15,7 @@ import { encodeEntry, type EntryKind } from '../core/entry.js';
 import { canonicalBytes } from '../core/jcs.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 import { leafHash, verifyInclusion } from '../core/merkle.js';
+import type { Receipt } from '../registry/receipts.js';
 import { encodeMultikey } from '../core/multibase.js';
 import { openNote, parseSignerKey, parseVerifierKey } from '../core/note.js';
 import { parseTlogProof } from '../core/tlog-proof.js';
@@ -30,16 +31,8 @@ export interface CbKey {
   publicKey: Uint8Array;
 }
 
-/** What a write answers (DESIGN §Interfaces): the entry's index, time, leaf hash and tlog-proof. */
-export interface Receipt {
-  id: string;
-  kind: string;
-  index: number;
-  loggedAt: number;
-  leafHash: string;
-  tlogProof: string;
-  checkpoint: string;
-}
+/** What a write answers (DESIGN §Interfaces): the registry's own receipt type. */
+export type { Receipt };
 
 export interface CbSession {
   client: RegistryClient;
@@ -146,24 +139,24 @@ const MAX_RATE_WAIT_S = 30;
  * what its Retry-After asks (at most MAX_RATE_WAIT_S) and tries again, up to RATE_RETRIES times.
  */
 export async function submitSigned(session: CbSession, path: string, body: JsonObject, idempotencyKey: string): Promise<Receipt> {
-  for (let attempt = 0, limited = 0; ; attempt++) {
+  for (let failures = 0, rateWaits = 0; ;) {
     try {
       const token = await mintToken({ ...session.key }, session.wellKnown.baseUrl);
       return receiptOf(await session.client.request('POST', path, { body, token, idempotencyKey }));
     } catch (error) {
-      if (error instanceof ProblemError && error.status === 429 && limited++ < RATE_RETRIES) {
-        attempt--; // waiting out the rate limit is not a failed attempt
-        const seconds = Math.min(Math.max(error.retryAfter ?? 1, 1), MAX_RATE_WAIT_S);
-        await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      if (error instanceof ProblemError && error.status === 429 && rateWaits++ < RATE_RETRIES) {
+        await sleep(Math.min(Math.max(error.retryAfter ?? 1, 1), MAX_RATE_WAIT_S) * 1000);
         continue;
       }
       const retryable = error instanceof UnreachableError
         || (error instanceof ProblemError && (error.status === 503 || error.status === 500));
-      if (!retryable || attempt + 1 >= RETRIES) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+      if (!retryable || ++failures >= RETRIES) throw error;
+      await sleep(250 * 2 ** (failures - 1));
     }
   }
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function receiptOf(value: JsonValue): Receipt {
   if (isJsonObject(value)) {
