@@ -2,7 +2,7 @@
 // the benchmark's certificates, a fast client-side signer that produces the same bytes as signDataIntegrity, a
 // lean keep-alive HTTP/1.1 load client on node:net, percentiles, the server child (start, /healthz, issuer registration) and
 // its /proc readings, the machine's description, and a CPU-profile summariser.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -19,6 +19,7 @@ import { canonicalize } from '../../src/core/jcs.js';
 import type { JsonObject } from '../../src/core/json.js';
 import { encodeMultikey, toMultibase } from '../../src/core/multibase.js';
 import { exampleCertificate } from '../../test/support/examples.js';
+import { NodeServerChild } from '../support/node-server.js';
 
 /** The certification body every benchmark certificate belongs to. */
 export const BENCH_ISSUER = 'bench-cb';
@@ -467,42 +468,25 @@ export function startServer(root: string, dir: string, profileDir: string | null
 }
 
 /**
- * Spawns `node <nodeFlags> --import tsx <script and its args>` in `cwd` and waits for its "listening on
+ * Spawns `node <nodeFlags> --import tsx <script and its args>` in `cwd` and waits (at most 60 s) for its "listening on
  * http://host:port" line on stdout; the start time is from spawn to that line.
  */
 export async function spawnListening(cwd: string, nodeFlags: string[], script: string[], env: Record<string, string>): Promise<ServerChild> {
-  const execArgs = [...nodeFlags, '--import', import.meta.resolve('tsx'), ...script];
-  const t0 = performance.now();
-  const child = spawn(process.execPath, execArgs, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-    if (stderr.length > 20_000) stderr = stderr.slice(-20_000);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    let stdout = '';
-    const timer = setTimeout(() => reject(new Error(`the server did not start within 60 s:\n${stderr}`)), 60_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-      const match = /listening on http:\/\/[^\s]*:(\d+)/.exec(stdout);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code} before listening:\n${stderr}`));
-    });
-  });
-  const startMs = performance.now() - t0;
-  if (/writes refused/.test(stderr)) throw new Error(`the server refuses writes: ${stderr}`);
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('the server child has no pid');
+  const server = new NodeServerChild(script, { cwd, env, nodeFlags });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const port = await Promise.race([
+    server.listening,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the server did not start within 60 s: ${server.stderrTail()}`)), 60_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  const startMs = performance.now() - server.spawnedAt;
+  if (/writes refused/.test(server.stderrText())) throw new Error(`the server refuses writes: ${server.stderrText()}`);
+  const { child, pid } = server;
+  if (pid === 0) throw new Error('the server child has no pid');
   let stopping = false;
-  void exited.then((code) => {
-    if (!stopping) process.stderr.write(`the server (pid ${pid}) exited with ${code} while under test:\n${stderr}\n`);
+  void server.exited.then((code) => {
+    if (!stopping) process.stderr.write(`the server (pid ${pid}) exited with ${code} while under test:\n${server.stderrText()}\n`);
   });
   return {
     child,
@@ -512,9 +496,9 @@ export async function spawnListening(cwd: string, nodeFlags: string[], script: s
     async stop() {
       stopping = true;
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
+      const killTimer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await server.exited;
+      clearTimeout(killTimer);
     },
   };
 }

@@ -128,7 +128,7 @@ export async function runAbuseLoad(options: AbuseLoadOptions = {}): Promise<Abus
   const violations: string[] = [];
   const server = new ServerProcess(dir, BASE_URL, options.rateLimit === undefined ? {} : { CERTRAIL_RATE_LIMIT: options.rateLimit });
   try {
-    const port = await withTimeout(server.listening.promise, 60_000, 'server startup');
+    const port = await withTimeout(server.listening, 60_000, 'server startup');
     const base = `http://127.0.0.1:${port}`;
     const registryKey = await readKeyFile(join(dir, 'keys', 'registry.key'), REGISTRY_KEY_NAME);
     const operator: TokenKey = { issuer: 'registry', keyId: 'registry', seed: registryKey.seed, publicKey: registryKey.publicKey };

@@ -280,7 +280,7 @@ export async function runCrashHttp(options: CrashHttpOptions = {}): Promise<Cras
     const timer = killDuringStartup === null ? undefined : setTimeout(() => server.kill(), killDuringStartup);
     let port: number;
     try {
-      port = await withTimeout(server.listening.promise, LISTEN_TIMEOUT_MS, 'server startup');
+      port = await withTimeout(server.listening, LISTEN_TIMEOUT_MS, 'server startup');
     } catch (error) {
       clearTimeout(timer);
       if (!server.killedByUs) violations.push(`${where}: ${messageOf(error)}`);

@@ -33,7 +33,7 @@ export interface RunningServer {
 /** Starts a server on `dbPath` (keys in `dir/keys`), without rate limits: these programs write thousands a second. */
 export async function startServer(dir: string, dbPath: string): Promise<RunningServer> {
   const server = new ServerProcess(dir, RELIABILITY_BASE_URL, { CERTRAIL_DB: dbPath, CERTRAIL_RATE_LIMIT: 'off' });
-  const port = await withTimeout(server.listening.promise, LISTEN_TIMEOUT_MS, `starting a server on ${dbPath}`);
+  const port = await withTimeout(server.listening, LISTEN_TIMEOUT_MS, `starting a server on ${dbPath}`);
   return { process: server, base: `http://127.0.0.1:${port}` };
 }
 
