@@ -39,36 +39,37 @@ export interface SqliteHandle {
 
 /** Opens (creating if needed) the database file and applies pending migrations. */
 export function openSqlite(path: string): SqliteHandle {
-  const sqlite = new Database(path);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
-  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  sqlite.pragma('foreign_keys = ON');
-  const db = drizzle({ client: sqlite });
-  migrateExclusively(path, db);
-  return { sqlite, db };
+  return underSetupLock(path, () => {
+    const sqlite = new Database(path);
+    sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+    const db = drizzle({ client: sqlite });
+    migrate(db, { migrationsFolder: MIGRATIONS });
+    return { sqlite, db };
+  });
 }
 
-/** How long a process opening the database waits for another one that is applying migrations. */
-const MIGRATE_LOCK_WAIT_MS = 60_000;
+/** How long a process opening the database waits for another one that is setting it up. */
+const SETUP_LOCK_WAIT_MS = 60_000;
 
 /**
- * Applies pending migrations while holding an exclusive lock on the sidecar file `<db>-migrate.lock`. drizzle's
- * migrator reads which migrations were applied before it takes the write lock, so two processes opening a new
- * database together would both try to apply the first one and the second would fail ("table already exists"); under
- * this lock the second finds them applied. The OS releases the lock if its holder dies.
+ * Runs the set-up of a database file (switching a new file to WAL, applying migrations) while holding an exclusive
+ * lock on the sidecar file `<db>-migrate.lock`. Processes opening a new database together would otherwise collide:
+ * the switch to WAL fails with SQLITE_BUSY while another connection makes it, and drizzle's migrator reads which
+ * migrations were applied before it takes the write lock, so a second process would apply the first one again
+ * ("table already exists"). Under this lock each finds the set-up done. The OS releases the lock if its holder dies.
  */
-function migrateExclusively(path: string, db: BetterSQLite3Database): void {
-  if (path === ':memory:' || path === '') {
-    migrate(db, { migrationsFolder: MIGRATIONS });
-    return;
-  }
+function underSetupLock<T>(path: string, setUp: () => T): T {
+  if (path === ':memory:' || path === '') return setUp();
   const lock = new Database(`${path}-migrate.lock`);
   try {
-    lock.pragma(`busy_timeout = ${MIGRATE_LOCK_WAIT_MS}`);
+    lock.pragma(`busy_timeout = ${SETUP_LOCK_WAIT_MS}`);
     lock.exec('BEGIN EXCLUSIVE');
-    migrate(db, { migrationsFolder: MIGRATIONS });
+    const result = setUp();
     lock.exec('COMMIT');
+    return result;
   } finally {
     lock.close();
   }
