@@ -98,6 +98,8 @@ export async function createNodeRegistry(options: NodeOptions) {
       Sequencer.open({ store, signer: logKey, origin: options.logOrigin, maxBatch: options.maxBatch, maxDelayMs: options.maxDelayMs }),
     onLead: () => auth.loadUsedTokens(),
   });
+  // Issuer and key rows change only with a committed log entry, so the committed size (current across processes) keys them.
+  registryStore.memoizeIssuersBy(async () => (await sequencer.latest()).size);
   const config: RegistryConfig = {
     baseUrl: options.baseUrl,
     logOrigin: options.logOrigin,

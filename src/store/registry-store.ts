@@ -103,9 +103,19 @@ function placeholders<K extends string>(...names: K[]): Record<K, Placeholder> {
   return Object.fromEntries(names.map((name) => [name, sql.placeholder(name)])) as unknown as Record<K, Placeholder>;
 }
 
+/** An issuer's row (null: not registered) and its keys, as memoized by RegistryStore.memoizeIssuersBy. */
+interface IssuerState {
+  issuer: IssuerRow | null;
+  keys: readonly IssuerKeyRow[];
+}
+
+/** Issuers memoized per generation: far more than a registry has, few enough that made-up slugs cost little memory. */
+const ISSUER_MEMO_SIZE = 1024;
+
 export class RegistryStore {
   /** The hot paths' queries, prepared once (building and parsing SQL on every request was a measurable cost). */
   private readonly prepared;
+  private issuerMemo: { generation: () => Promise<number>; at: number; byIssuer: Map<string, IssuerState> } | null = null;
   /**
    * The issuance's INSERTs, prepared once on the synchronous driver (better-sqlite3), where building and compiling
    * them for every entry was a tenth of an issuance's CPU time; null on D1, whose batch takes drizzle queries.
@@ -117,12 +127,12 @@ export class RegistryStore {
     /** Bound parameters per statement the driver allows (D1: 100); multi-row inserts are split to fit. */
     private readonly maxParameters = SQLITE_MAX_PARAMETERS,
   ) {
+    // Lookups by primary key run with get() and no LIMIT clause: a bound LIMIT made SQLite's lookup twice as slow.
     this.prepared = {
       certificate: db
         .select()
         .from(certificates)
         .where(and(eq(certificates.issuer, sql.placeholder('issuer')), eq(certificates.number, sql.placeholder('number'))))
-        .limit(1)
         .prepare(),
       verdictRow: db
         .select({
@@ -137,7 +147,6 @@ export class RegistryStore {
         })
         .from(certificates)
         .where(and(eq(certificates.issuer, sql.placeholder('issuer')), eq(certificates.number, sql.placeholder('number'))))
-        .limit(1)
         .prepare(),
       keysOf: db
         .select()
@@ -149,9 +158,8 @@ export class RegistryStore {
         .select()
         .from(issuerKeys)
         .where(and(eq(issuerKeys.issuer, sql.placeholder('issuer')), eq(issuerKeys.keyId, sql.placeholder('keyId'))))
-        .limit(1)
         .prepare(),
-      issuer: db.select().from(issuers).where(eq(issuers.slug, sql.placeholder('slug'))).limit(1).prepare(),
+      issuer: db.select().from(issuers).where(eq(issuers.slug, sql.placeholder('slug'))).prepare(),
       events: db
         .select({ idx: certificateEvents.idx, keyId: certificateEvents.keyId, loggedAt: certificateEvents.loggedAt })
         .from(certificateEvents)
@@ -163,7 +171,6 @@ export class RegistryStore {
         .select()
         .from(idempotencyKeys)
         .where(and(eq(idempotencyKeys.issuer, sql.placeholder('issuer')), eq(idempotencyKeys.key, sql.placeholder('key'))))
-        .limit(1)
         .prepare(),
       firstCheckpointIncluding: db
         .select()
@@ -214,32 +221,64 @@ export class RegistryStore {
 
   // --- reads -------------------------------------------------------------------------------------------------
 
+  /**
+   * Serves issuer and key reads from memory while `generation` returns the same number. Sound only where that number
+   * changes with every commit that could touch the issuers or issuer_keys tables: their rows are written only by
+   * IndexWrites committed with a log entry, so the committed tree size names their state (src/node.ts passes the
+   * sequencer's, current across processes). Without it (D1) every read goes to the database.
+   */
+  memoizeIssuersBy(generation: () => Promise<number>): void {
+    this.issuerMemo = { generation, at: -1, byIssuer: new Map() };
+  }
+
+  /** An issuer's row and keys from the memo, read afresh once the generation moved (at most ISSUER_MEMO_SIZE held). */
+  private async memoized(issuer: string): Promise<IssuerState | null> {
+    const memo = this.issuerMemo;
+    if (!memo) return null;
+    const generation = await memo.generation();
+    if (generation !== memo.at) {
+      memo.at = generation;
+      memo.byIssuer.clear();
+    }
+    let state = memo.byIssuer.get(issuer);
+    if (!state) {
+      const [row, keys] = await Promise.all([this.prepared.issuer.get({ slug: issuer }), this.prepared.keysOf.all({ issuer })]);
+      state = { issuer: row ?? null, keys };
+      // Unknown slugs are memoized too (a miss is as costly as a hit): bound the map against requests for made-up ones.
+      if (memo.byIssuer.size >= ISSUER_MEMO_SIZE) memo.byIssuer.clear();
+      if (memo.at === generation) memo.byIssuer.set(issuer, state);
+    }
+    return state;
+  }
+
   async issuer(slug: string): Promise<IssuerRow | null> {
-    const rows = await this.prepared.issuer.all({ slug });
-    return rows[0] ?? null;
+    const memo = await this.memoized(slug);
+    if (memo) return memo.issuer;
+    return (await this.prepared.issuer.get({ slug })) ?? null;
   }
 
   async issuerList(): Promise<IssuerRow[]> {
     return this.db.select().from(issuers).orderBy(asc(issuers.slug));
   }
 
-  async keysOf(issuer: string): Promise<IssuerKeyRow[]> {
-    return this.prepared.keysOf.all({ issuer });
+  /** The issuer's keys in the order they were added (shared rows when memoized: callers must not modify them). */
+  async keysOf(issuer: string): Promise<readonly IssuerKeyRow[]> {
+    const memo = await this.memoized(issuer);
+    return memo ? memo.keys : this.prepared.keysOf.all({ issuer });
   }
 
   async key(issuer: string, keyId: string): Promise<IssuerKeyRow | null> {
-    const rows = await this.prepared.key.all({ issuer, keyId });
-    return rows[0] ?? null;
+    const memo = await this.memoized(issuer);
+    if (memo) return memo.keys.find((k) => k.keyId === keyId) ?? null;
+    return (await this.prepared.key.get({ issuer, keyId })) ?? null;
   }
 
   async certificate(issuer: string, number: string): Promise<CertificateRow | null> {
-    const rows = await this.prepared.certificate.all({ issuer, number });
-    return rows[0] ?? null;
+    return (await this.prepared.certificate.get({ issuer, number })) ?? null;
   }
 
   async verdictRow(issuer: string, number: string): Promise<VerdictRow | null> {
-    const rows = await this.prepared.verdictRow.all({ issuer, number });
-    return rows[0] ?? null;
+    return (await this.prepared.verdictRow.get({ issuer, number })) ?? null;
   }
 
   /** A certificate's events, in log order. */
@@ -259,7 +298,7 @@ export class RegistryStore {
     if (indices.length <= 8) {
       // A certificate's history is a few entries: one prepared primary-key lookup each.
       for (const idx of indices) {
-        const row = (await this.prepared.entry.all({ idx }))[0];
+        const row = await this.prepared.entry.get({ idx });
         if (row) out.set(row.idx, bytes(row.data));
       }
       return out;
@@ -311,7 +350,7 @@ export class RegistryStore {
   }
 
   async idempotency(issuer: string, key: string): Promise<{ requestHash: Uint8Array; entryIndex: number } | null> {
-    const row = (await this.prepared.idempotency.all({ issuer, key }))[0];
+    const row = await this.prepared.idempotency.get({ issuer, key });
     return row ? { requestHash: bytes(row.requestHash), entryIndex: row.entryIndex } : null;
   }
 
