@@ -60,13 +60,33 @@ export async function loadOrCreateKeyFile(path: string, name: string): Promise<S
  */
 export function fileManagedKeyStore(dir: string): ManagedKeyStore {
   const path = (slug: string) => join(dir, `${slug}.key`);
+  // Parsed keys by slug, reread when the file changes: parsing derives the public key, and one seed object per key
+  // lets src/core/crypto.ts import it for signing once (reading and parsing on every signature halved managed issuance).
+  const loaded = new Map<string, { stamp: string; key: Promise<{ keyId: string; seed: Uint8Array }> }>();
   return {
     async get(slug) {
-      if (!existsSync(path(slug))) return null;
-      const key = await parseSignerKey(readFileSync(path(slug), 'utf8').trim());
-      const keyId = key.name.slice(slug.length + 1);
-      if (!key.name.startsWith(`${slug}.`) || keyId === '') throw new Error(`${path(slug)} does not hold a key of ${slug}`);
-      return { keyId, seed: key.seed };
+      const file = path(slug);
+      const stat = statSync(file, { throwIfNoEntry: false });
+      if (!stat) {
+        loaded.delete(slug);
+        return null;
+      }
+      const stamp = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+      let entry = loaded.get(slug);
+      if (entry?.stamp !== stamp) {
+        const key = parseSignerKey(readFileSync(file, 'utf8').trim()).then((parsed) => {
+          const keyId = parsed.name.slice(slug.length + 1);
+          if (!parsed.name.startsWith(`${slug}.`) || keyId === '') throw new Error(`${file} does not hold a key of ${slug}`);
+          return { keyId, seed: parsed.seed };
+        });
+        const fresh = { stamp, key };
+        loaded.set(slug, fresh);
+        key.catch(() => {
+          if (loaded.get(slug) === fresh) loaded.delete(slug);
+        });
+        entry = fresh;
+      }
+      return entry.key;
     },
     async create(slug, keyId) {
       const key = await createKeyFile(path(slug), `${slug}.${keyId}`);

@@ -25,8 +25,15 @@ export async function readJson(c: Context, limit: number): Promise<JsonValue> {
  * and a streamed body is cancelled as soon as it passes the limit, so no more than `limit` bytes are ever buffered.
  */
 export async function readLimited(request: Request, limit: number): Promise<Uint8Array | null> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
+  const length = request.headers.get('content-length');
+  const declared = Number(length ?? '0');
   if (declared > limit) return null;
+  if (length !== null && !request.headers.has('transfer-encoding')) {
+    // The HTTP parser holds a body with a Content-Length (and no Transfer-Encoding) to that length (RFC 9112 §6.3),
+    // so it is read whole: on Node without a web stream, a measured twentieth of an issuance's time.
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    return bytes.length > limit ? null : bytes;
+  }
   const body = request.body;
   if (!body) return new Uint8Array(0);
   const reader = body.getReader();
