@@ -172,6 +172,14 @@ export class RegistryStore {
         .from(idempotencyKeys)
         .where(and(eq(idempotencyKeys.issuer, sql.placeholder('issuer')), eq(idempotencyKeys.key, sql.placeholder('key'))))
         .prepare(),
+      byModel: db
+        .select({ certificate: certificates })
+        .from(certificateModels)
+        .innerJoin(certificates, and(eq(certificates.issuer, certificateModels.issuer), eq(certificates.number, certificateModels.number)))
+        .where(eq(certificateModels.digest, sql.placeholder('digest')))
+        .orderBy(asc(certificates.issuedIndex))
+        .limit(sql.placeholder('limit'))
+        .prepare(),
       firstCheckpointIncluding: db
         .select()
         .from(logCheckpoints)
@@ -311,14 +319,7 @@ export class RegistryStore {
   }
 
   async certificatesByModel(digest: string, limit: number): Promise<CertificateRow[]> {
-    return this.db
-      .select({ certificate: certificates })
-      .from(certificateModels)
-      .innerJoin(certificates, and(eq(certificates.issuer, certificateModels.issuer), eq(certificates.number, certificateModels.number)))
-      .where(eq(certificateModels.digest, digest))
-      .orderBy(asc(certificates.issuedIndex))
-      .limit(limit)
-      .then((rows) => rows.map((r) => r.certificate));
+    return (await this.prepared.byModel.all({ digest, limit })).map((r) => r.certificate);
   }
 
   async search(filter: CertificateSearch): Promise<CertificateRow[]> {
