@@ -1,4 +1,5 @@
 // Node entry: a better-sqlite3 file and @hono/node-server. It only builds the services and calls createApp.
+import './thread-pool.js'; // first: sizes libuv's thread pool before anything starts it
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { mkdirSync } from 'node:fs';

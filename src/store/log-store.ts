@@ -154,24 +154,28 @@ export function commitStatements(
   { maxParameters = SQLITE_MAX_PARAMETERS }: { maxParameters?: number } = {},
 ): IndexWrite[] {
   const statements: IndexWrite[] = [];
-  const entryRows = commit.entries.map((data, i) => ({ idx: commit.previousSize + i, data: buffer(data) }));
+  const { entryRows, tileRows, checkpointRow } = commitRows(commit);
   for (const rows of chunkRows(entryRows, 2, maxParameters, ROWS_PER_INSERT)) {
     // A plain INSERT: an index that already exists (another sequencer won the race) aborts the whole commit.
     statements.push(db.insert(logEntries).values(rows));
   }
-  const tileRows = commit.tiles.map((t) => ({ level: t.level, idx: t.index, data: buffer(t.data) }));
   for (const rows of chunkRows(tileRows, 3, maxParameters)) {
-    statements.push(
-      db
-        .insert(logTiles)
-        .values(rows)
-        .onConflictDoUpdate({ target: [logTiles.level, logTiles.idx], set: { data: sql`excluded.data` } }),
-    );
+    statements.push(db.insert(logTiles).values(rows).onConflictDoUpdate(TILE_UPSERT));
   }
-  const c = commit.checkpoint;
-  statements.push(
-    db.insert(logCheckpoints).values({ size: c.size, root: buffer(c.root), note: c.note, createdAt: c.createdAt }),
-  );
+  statements.push(db.insert(logCheckpoints).values(checkpointRow));
   statements.push(...(commit.writes ?? []));
   return statements;
+}
+
+/** A tile row holds every hash the tile has: a commit that extends a partial tile replaces its row. */
+export const TILE_UPSERT = { target: [logTiles.level, logTiles.idx], set: { data: sql`excluded.data` } };
+
+/** The rows a commit adds to the log tables (its index rows aside), as both drivers write them. */
+export function commitRows(commit: LogCommit) {
+  const c = commit.checkpoint;
+  return {
+    entryRows: commit.entries.map((data, i) => ({ idx: commit.previousSize + i, data: buffer(data) })),
+    tileRows: commit.tiles.map((t) => ({ level: t.level, idx: t.index, data: buffer(t.data) })),
+    checkpointRow: { size: c.size, root: buffer(c.root), note: c.note, createdAt: c.createdAt },
+  };
 }
