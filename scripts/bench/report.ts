@@ -274,6 +274,7 @@ export function renderSuite(r: SuiteResults): string {
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memory} RAM, Node ${m.node}, ${m.kernel}; datasets on ${r.disk}. The server (\`node --import tsx src/node.ts\`, as \`npm start\`) ` +
       `and the load client (scripts/bench/api-support.ts, ${r.clients} keep-alive connections, closed loop; 4 for batches) are separate processes sharing the cores. ` +
+      `Each dataset's database file is read once before its measurements, so that it starts in the OS page cache as a serving registry's does. ` +
       `Each load phase runs ${r.seconds} s after a warm-up. The machine is shared: "Other cores" is how many cores other processes kept busy during each ` +
       `measurement (from /proc/stat; ${fixed(r.otherCores, 2)} on average over the run); above about 0.3 the wall-clock figures understate the code.`,
     '',
