@@ -14,14 +14,19 @@ function hashesAtLevel(size: number, level: number): number {
 }
 
 /**
- * Proofs memoize the hashes of perfect subtrees of at least 2^MEMO_MIN_LEVEL leaves: a perfect subtree's hash never
- * changes once it exists, and the higher ones are shared by most proofs (each costs up to 127 hashes to recompute).
+ * Proofs memoize the hashes of perfect subtrees (a perfect subtree's hash never changes once it exists). Those of at
+ * least 2^MEMO_MIN_LEVEL leaves are shared by most proofs (each costs up to 127 hashes to recompute); the smaller
+ * ones, down to single leaves, by the proofs of neighbouring entries, such as the receipts of one batch, which prove
+ * consecutive entries against one checkpoint: they get a small memo of their own, so that proofs of random entries
+ * do not push the large subtrees out.
  */
 const MEMO_MIN_LEVEL = 4;
 const MEMO_SIZE = 100_000;
+const SMALL_MEMO_SIZE = 4096;
 
 export class LogReader {
   private readonly subtrees = new Map<string, Uint8Array>();
+  private readonly smallSubtrees = new Map<string, Uint8Array>();
 
   constructor(
     private readonly store: LogStore,
@@ -85,23 +90,26 @@ export class LogReader {
 
   private async prove(plan: NodeId[][], treeSize: number): Promise<Uint8Array[]> {
     const nodes = plan.flat();
-    const missing = nodes.filter((node) => !this.subtrees.has(nodeKey(node)));
+    const missing = nodes.filter((node) => !this.memoOf(node).has(nodeKey(node)));
     const tiles = missing.length > 0 ? await this.store.readTiles(tilesForNodes(missing, treeSize)) : new Map<string, Uint8Array>();
     return assembleProof(plan, (node) => {
       const key = nodeKey(node);
-      let hash = this.subtrees.get(key);
+      const memo = this.memoOf(node);
+      let hash = memo.get(key);
       if (!hash) {
         const span = tileSpanOfNode(node);
         const data = tiles.get(tileKey(span.level, span.index));
         if (!data) throw new RegistryError('log-integrity', `tile ${span.level}/${span.index} is missing`);
         hash = hashNodeFromTile(data, node);
-        if (node.level >= MEMO_MIN_LEVEL) {
-          if (this.subtrees.size >= MEMO_SIZE) this.subtrees.clear();
-          this.subtrees.set(key, hash);
-        }
+        if (memo.size >= (memo === this.subtrees ? MEMO_SIZE : SMALL_MEMO_SIZE)) memo.clear();
+        memo.set(key, hash);
       }
       return hash;
     });
+  }
+
+  private memoOf(node: NodeId): Map<string, Uint8Array> {
+    return node.level >= MEMO_MIN_LEVEL ? this.subtrees : this.smallSubtrees;
   }
 }
 
