@@ -6,7 +6,7 @@
 import { concatBytes } from './bytes.js';
 import { sha256, signEd25519, verifyEd25519 } from './crypto.js';
 import { RegistryError } from './errors.js';
-import { canonicalBytes, canonicalize } from './jcs.js';
+import { canonicalBytes, canonicalize, type CanonicalMemo } from './jcs.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
 import { fromMultibase, toMultibase } from './multibase.js';
 
@@ -69,7 +69,7 @@ export async function signDataIntegrity(
  * SHA-256(JCS(proofConfig)) || SHA-256(JCS(unsecuredDocument)). Throws RegistryError('bad-request') when the
  * proof configuration is not an eddsa-jcs-2022 DataIntegrityProof or has a malformed `created`.
  */
-export function dataIntegrityHash(unsecuredDocument: JsonObject, proofConfig: JsonObject): Uint8Array {
+export function dataIntegrityHash(unsecuredDocument: JsonObject, proofConfig: JsonObject, memo?: CanonicalMemo): Uint8Array {
   if (proofConfig.type !== PROOF_TYPE || proofConfig.cryptosuite !== CRYPTOSUITE) {
     throw new RegistryError('bad-request', `proof is not a ${PROOF_TYPE} with cryptosuite ${CRYPTOSUITE}`);
   }
@@ -77,7 +77,7 @@ export function dataIntegrityHash(unsecuredDocument: JsonObject, proofConfig: Js
   if (created !== undefined && (typeof created !== 'string' || !DATE_TIME_STAMP.test(created))) {
     throw new RegistryError('bad-request', 'proof created is not an XML Schema dateTimeStamp');
   }
-  return concatBytes(sha256(canonicalBytes(proofConfig)), sha256(canonicalBytes(unsecuredDocument)));
+  return concatBytes(sha256(canonicalBytes(proofConfig, memo)), sha256(canonicalBytes(unsecuredDocument, memo)));
 }
 
 /**
@@ -90,6 +90,8 @@ export function dataIntegrityHash(unsecuredDocument: JsonObject, proofConfig: Js
 export async function verifyDataIntegrity(
   securedDocument: JsonObject,
   publicKey: Uint8Array,
+  /** Keeps the canonical texts of the document's members for a caller that canonicalizes the document again. */
+  memo?: CanonicalMemo,
 ): Promise<{ ok: boolean; detail: string }> {
   const { proof, ...unsecuredDocument } = securedDocument;
   if (!isJsonObject(proof)) return fail('document has no single proof object');
@@ -122,7 +124,7 @@ export async function verifyDataIntegrity(
       }
       unsecuredDocument['@context'] = proofContext;
     }
-    hash = dataIntegrityHash(unsecuredDocument, proofOptions);
+    hash = dataIntegrityHash(unsecuredDocument, proofOptions, memo);
   } catch (error) {
     if (error instanceof RegistryError) return fail(error.detail);
     throw error;

@@ -1,6 +1,6 @@
 // Log entries (leaves): JCS bytes of { v: 1, kind, loggedAt, body } (DESIGN §Formats, Log entry). `loggedAt` is the
 // log's sequencing time in milliseconds, the only time by which validity is judged; `body` is the signed document.
-import { canonicalBytes } from './jcs.js';
+import { canonicalBytes, type CanonicalMemo } from './jcs.js';
 import { isJsonObject, parseJsonBytes, type JsonObject } from './json.js';
 import { RegistryError } from './errors.js';
 import { bytesEqual } from './bytes.js';
@@ -24,9 +24,10 @@ export interface LogEntry {
   body: JsonObject;
 }
 
-export function encodeEntry(kind: EntryKind, loggedAt: number, body: JsonObject): Uint8Array {
+/** `memo`: the canonical texts of parts of `body` the caller already canonicalized (its signature check). */
+export function encodeEntry(kind: EntryKind, loggedAt: number, body: JsonObject, memo?: CanonicalMemo): Uint8Array {
   if (!Number.isSafeInteger(loggedAt) || loggedAt < 0) throw new RegistryError('bad-request', 'loggedAt must be a non-negative integer');
-  const bytes = canonicalBytes({ v: 1, kind, loggedAt, body });
+  const bytes = canonicalBytes({ v: 1, kind, loggedAt, body }, memo);
   if (bytes.length > MAX_ENTRY_BYTES) {
     throw new RegistryError('entry-too-large', `the log entry would be ${bytes.length} bytes; at most ${MAX_ENTRY_BYTES}`);
   }

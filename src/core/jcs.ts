@@ -3,8 +3,15 @@ import { utf8 } from './bytes.js';
 import { RegistryError } from './errors.js';
 import { isWellFormedString, type JsonValue } from './json.js';
 
+/**
+ * The canonical texts of the objects and arrays a caller has already canonicalized, for one that canonicalizes
+ * overlapping values (a credential checked for its signature without its proof, then logged with it inside its
+ * entry). Sound only while none of those values is modified: make one per request, never keep it.
+ */
+export type CanonicalMemo = WeakMap<object, string>;
+
 /** The canonical JSON text of `value` (RFC 8785 §3.2: no whitespace, sorted members, canonical primitives). */
-export function canonicalize(value: JsonValue): string {
+export function canonicalize(value: JsonValue, memo?: CanonicalMemo): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
@@ -14,29 +21,38 @@ export function canonicalize(value: JsonValue): string {
     case 'string':
       return serializeString(value);
     case 'object': {
-      if (Array.isArray(value)) {
-        let out = '[';
-        for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalize(value[i]!);
-        return `${out}]`;
-      }
-      // §3.2.3: members sorted by their names as arrays of UTF-16 code units, which is what the default
-      // Array.prototype.sort compares (no comparator: it orders strings by code units).
-      const keys = Object.keys(value).sort();
-      let out = '{';
-      for (let i = 0; i < keys.length; i++) {
-        const key = keys[i]!;
-        out += `${i === 0 ? '' : ','}${serializeString(key)}:${canonicalize(memberValue(value, key))}`;
-      }
-      return `${out}}`;
+      const known = memo?.get(value);
+      if (known !== undefined) return known;
+      const text = Array.isArray(value) ? canonicalArray(value, memo) : canonicalObject(value, memo);
+      memo?.set(value, text);
+      return text;
     }
     default:
       throw new RegistryError('bad-json', `a ${typeof value} is not a JSON value`);
   }
 }
 
+function canonicalArray(value: readonly JsonValue[], memo: CanonicalMemo | undefined): string {
+  let out = '[';
+  for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalize(value[i]!, memo);
+  return `${out}]`;
+}
+
+function canonicalObject(value: { [k: string]: JsonValue }, memo: CanonicalMemo | undefined): string {
+  // §3.2.3: members sorted by their names as arrays of UTF-16 code units, which is what the default
+  // Array.prototype.sort compares (no comparator: it orders strings by code units).
+  const keys = Object.keys(value).sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    out += `${i === 0 ? '' : ','}${serializeString(key)}:${canonicalize(memberValue(value, key), memo)}`;
+  }
+  return `${out}}`;
+}
+
 /** The UTF-8 bytes of the canonical text (RFC 8785 §3.2.4), the input to every hash and signature. */
-export function canonicalBytes(value: JsonValue): Uint8Array {
-  return utf8(canonicalize(value));
+export function canonicalBytes(value: JsonValue, memo?: CanonicalMemo): Uint8Array {
+  return utf8(canonicalize(value, memo));
 }
 
 function memberValue(object: { [k: string]: JsonValue }, key: string): JsonValue {

@@ -30,7 +30,7 @@ import { ed25519PublicKey, sha256 } from '../core/crypto.js';
 import { signDataIntegrity, verifyDataIntegrity } from '../core/data-integrity.js';
 import { decodeEntry, encodeEntry, type EntryKind } from '../core/entry.js';
 import { RegistryError } from '../core/errors.js';
-import { canonicalBytes } from '../core/jcs.js';
+import { canonicalBytes, type CanonicalMemo } from '../core/jcs.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 import { keyInvalidFrom, type KeyRecord } from '../core/keys.js';
 import { leafHash } from '../core/merkle.js';
@@ -204,7 +204,9 @@ export class Registry {
       throw new RegistryError('forbidden', `a certification body can only issue under its own issuer id`);
     }
     if (credential.id !== expectedId) throw new RegistryError('bad-request', `id: must be ${expectedId}`);
-    const keyId = await this.verifySignature(actor, actor.issuer, asJsonObject(credential), credential.proof.verificationMethod);
+    // The signature check canonicalizes the credential's members; its entry reuses them (the credential is not modified).
+    const canonical: CanonicalMemo = new WeakMap();
+    const keyId = await this.verifySignature(actor, actor.issuer, asJsonObject(credential), credential.proof.verificationMethod, canonical);
     return this.idempotent(actor, idempotencyKey, expectedId, body, [`certificate:${actor.issuer}/${number}`], async () => {
       const { store } = this.deps;
       if (await store.certificate(actor.issuer, number)) {
@@ -233,7 +235,7 @@ export class Registry {
           subject.certificate.standards.map((s) => s.id),
         ),
         ...this.idempotencyWrite(actor, idempotencyKey, expectedId, body, i),
-      ]);
+      ], canonical);
     });
   }
 
@@ -268,7 +270,8 @@ export class Registry {
       if (event.kind === 'recertified' && toMillis(event.validUntil) <= toMillis(state.validFrom)) {
         throw new RegistryError('bad-request', 'validUntil: must be after the certificate validFrom');
       }
-      const keyId = await this.verifySignature(actor, issuerSlug, asJsonObject(event), event.proof.verificationMethod);
+      const canonical: CanonicalMemo = new WeakMap();
+      const keyId = await this.verifySignature(actor, issuerSlug, asJsonObject(event), event.proof.verificationMethod, canonical);
       const lifecycle = LIFECYCLE_AFTER[event.kind] ?? row.lifecycle;
       return this.append('certificate.event', asJsonObject(event), actor, (i, entry, loggedAt) => [
         ...store.insertEvent(
@@ -278,7 +281,7 @@ export class Registry {
           foldState(folded.state.certificate, [...folded.state.events, statusInputOf(event, loggedAt)]),
         ),
         ...this.idempotencyWrite(actor, idempotencyKey, certificateId, body, i),
-      ]);
+      ], canonical);
     });
   }
 
@@ -311,7 +314,7 @@ export class Registry {
    * Returns the key id. This is the check the read side relies on: a logged document's signature is never re-verified
    * by the server's verdict (bundles carry everything for clients to verify it themselves).
    */
-  private async verifySignature(actor: Actor, issuer: string, document: JsonObject, verificationMethod: string): Promise<string> {
+  private async verifySignature(actor: Actor, issuer: string, document: JsonObject, verificationMethod: string, canonical?: CanonicalMemo): Promise<string> {
     const method = splitVerificationMethod(verificationMethod);
     if (!method || method.issuerId !== issuerIdOf(this.deps.baseUrl, issuer)) {
       throw new RegistryError('forbidden', 'proof.verificationMethod: must be a key of the acting certification body');
@@ -323,7 +326,7 @@ export class Registry {
       key = keyRecord(row);
     }
     if (this.now() >= keyInvalidFrom(key)) throw new RegistryError('bad-signature', `key ${method.keyId} of ${issuer} is revoked`);
-    const result = await verifyDataIntegrity(document, key.publicKey);
+    const result = await verifyDataIntegrity(document, key.publicKey, canonical);
     if (!result.ok) throw new RegistryError('bad-signature', `proof: ${result.detail}`);
     return method.keyId;
   }
@@ -394,9 +397,11 @@ export class Registry {
     body: JsonObject,
     actor: Actor | null,
     writes: (index: number, entry: Uint8Array, loggedAt: number) => IndexWrite[],
+    /** The canonical texts of `body`'s members from its signature check, reused for its entry. */
+    canonical?: CanonicalMemo,
   ): Promise<LoggedEntry> {
     const result = await this.deps.sequencer.append({
-      entry: (loggedAt) => encodeEntry(kind, loggedAt, body),
+      entry: (loggedAt) => encodeEntry(kind, loggedAt, body, canonical),
       writes: (index, entry, loggedAt) => [
         ...writes(index, entry, loggedAt),
         ...(actor ? [this.deps.store.insertUsedToken(actor.jti, actor.issuer, actor.expiresAt)] : []),

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex } from '../../src/core/bytes.js';
 import { RegistryError } from '../../src/core/errors.js';
-import { canonicalBytes, canonicalize } from '../../src/core/jcs.js';
+import { canonicalBytes, canonicalize, type CanonicalMemo } from '../../src/core/jcs.js';
 import { parseJsonBytes, parseJsonStrict, type JsonValue } from '../../src/core/json.js';
 
 const VECTORS = fileURLToPath(new URL('../../../shared/vectors/jcs/', import.meta.url));
@@ -123,6 +123,30 @@ describe('canonicalize', () => {
         expect(canonicalize(reverseMembers(value as JsonValue))).toBe(text);
       }),
     );
+  });
+
+  it('gives the same text with a memo, which later calls on overlapping values reuse', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.jsonValue(), (a, b) => {
+        const memo: CanonicalMemo = new WeakMap();
+        const inner = { a: a as JsonValue, b: b as JsonValue };
+        // As the registry does: the document without one member first, then the whole inside its entry.
+        expect(canonicalize({ a: inner.a }, memo)).toBe(canonicalize({ a: inner.a }));
+        const outer = { v: 1, body: inner, list: [inner, inner.a] };
+        expect(canonicalize(outer, memo)).toBe(canonicalize(outer));
+        expect(canonicalize(outer, memo)).toBe(canonicalize(outer));
+        if (typeof inner.a === 'object' && inner.a !== null) expect(memo.get(inner.a)).toBe(canonicalize(inner.a));
+      }),
+    );
+  });
+
+  it('serves what the memo holds for an object: a memo is only for values nobody modifies', () => {
+    const memo: CanonicalMemo = new WeakMap();
+    const value: { [k: string]: JsonValue } = { x: 1 };
+    expect(canonicalize({ value }, memo)).toBe('{"value":{"x":1}}');
+    value.x = 2;
+    expect(canonicalize({ value }, memo)).toBe('{"value":{"x":1}}');
+    expect(canonicalize({ value })).toBe('{"value":{"x":2}}');
   });
 });
 
