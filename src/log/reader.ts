@@ -89,18 +89,26 @@ export class LogReader {
   }
 
   private async prove(plan: NodeId[][], treeSize: number): Promise<Uint8Array[]> {
-    const nodes = plan.flat();
-    const missing = nodes.filter((node) => !this.memoOf(node).has(nodeKey(node)));
+    // The memoized hashes are taken first: a memo may be cleared while the tiles are read (by another proof) or
+    // while this proof fills it, and a node found here has no tile read for it.
+    const known = new Map<string, Uint8Array>();
+    const missing: NodeId[] = [];
+    for (const node of plan.flat()) {
+      const hash = this.memoOf(node).get(nodeKey(node));
+      if (hash) known.set(nodeKey(node), hash);
+      else missing.push(node);
+    }
     const tiles = missing.length > 0 ? await this.store.readTiles(tilesForNodes(missing, treeSize)) : new Map<string, Uint8Array>();
     return assembleProof(plan, (node) => {
       const key = nodeKey(node);
-      const memo = this.memoOf(node);
-      let hash = memo.get(key);
+      let hash = known.get(key);
       if (!hash) {
         const span = tileSpanOfNode(node);
         const data = tiles.get(tileKey(span.level, span.index));
         if (!data) throw new RegistryError('log-integrity', `tile ${span.level}/${span.index} is missing`);
         hash = hashNodeFromTile(data, node);
+        known.set(key, hash);
+        const memo = this.memoOf(node);
         if (memo.size >= (memo === this.subtrees ? MEMO_SIZE : SMALL_MEMO_SIZE)) memo.clear();
         memo.set(key, hash);
       }
