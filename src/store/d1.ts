@@ -14,10 +14,8 @@ import { bytesEqual } from '../core/bytes.js';
 import { RegistryError } from '../core/errors.js';
 import {
   commitStatements,
-  selectCheckpoints,
-  selectEntries,
+  logReads,
   selectLatestCheckpoint,
-  selectTiles,
   type AnySQLiteDatabase,
   type LogCommit,
   type LogStore,
@@ -46,10 +44,7 @@ function casGuard(db: D1Handle, previousSize: number): BatchItem<'sqlite'> {
 export function createD1LogStore(db: D1Handle): LogStore {
   const shared = db as unknown as AnySQLiteDatabase;
   return {
-    latestCheckpoint: () => selectLatestCheckpoint(shared),
-    checkpoints: (fromSize, limit) => selectCheckpoints(shared, fromSize, limit),
-    readTiles: (ids) => selectTiles(shared, ids),
-    readEntries: (start, end) => selectEntries(shared, start, end),
+    ...logReads(shared),
     async commit(commit: LogCommit) {
       const statements = commitStatements(shared, commit, { maxParameters: D1_MAX_PARAMETERS });
       try {

@@ -147,6 +147,16 @@ export async function selectEntries(db: AnySQLiteDatabase, start: number, end: n
   return rows.map((r) => toBytes(r.data));
 }
 
+/** The read half of a LogStore, the same queries on both drivers. */
+export function logReads(db: AnySQLiteDatabase): Omit<LogStore, 'commit'> {
+  return {
+    latestCheckpoint: () => selectLatestCheckpoint(db),
+    checkpoints: (fromSize, limit) => selectCheckpoints(db, fromSize, limit),
+    readTiles: (ids) => selectTiles(db, ids),
+    readEntries: (start, end) => selectEntries(db, start, end),
+  };
+}
+
 /** The write statements of a commit, in order, for the driver to run atomically. */
 export function commitStatements(
   db: AnySQLiteDatabase,

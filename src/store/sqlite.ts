@@ -13,10 +13,7 @@ import { RegistryError, storageUnavailable } from '../core/errors.js';
 import { logCheckpoints, logEntries, logTiles } from '../../schema/tables.js';
 import {
   commitRows,
-  selectCheckpoints,
-  selectEntries,
-  selectLatestCheckpoint,
-  selectTiles,
+  logReads,
   type AnySQLiteDatabase,
   type LogCommit,
   type LogStore,
@@ -128,10 +125,7 @@ export function createSqliteLogStore({ sqlite, db }: SqliteHandle): LogStore {
     }
   };
   return {
-    latestCheckpoint: () => selectLatestCheckpoint(shared),
-    checkpoints: (fromSize, limit) => selectCheckpoints(shared, fromSize, limit),
-    readTiles: (ids) => selectTiles(shared, ids),
-    readEntries: (start, end) => selectEntries(shared, start, end),
+    ...logReads(shared),
     async commit(commit: LogCommit) {
       const deadline = Date.now() + COMMIT_LOCK_WAIT_MS;
       for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
