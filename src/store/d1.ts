@@ -46,7 +46,7 @@ export function createD1LogStore(db: D1Handle): LogStore {
   return {
     ...logReads(shared),
     async commit(commit: LogCommit) {
-      const statements = commitStatements(shared, commit, { maxParameters: D1_MAX_PARAMETERS });
+      const statements = commitStatements(shared, commit, D1_MAX_PARAMETERS);
       try {
         await db.batch([casGuard(db, commit.previousSize), ...statements]);
       } catch (error) {

@@ -1,5 +1,6 @@
-// The log's storage interface and the drizzle queries both drivers share. The drivers (sqlite.ts, d1.ts) differ only
-// in how they make a commit atomic: better-sqlite3 runs it in BEGIN IMMEDIATE, D1 in one db.batch.
+// The log's storage interface and the drizzle queries both drivers share: the same reads (logReads) and the same rows
+// per commit (commitRows). They differ in how they write a commit atomically: better-sqlite3 runs INSERTs prepared
+// once inside BEGIN IMMEDIATE (sqlite.ts), D1 the multi-row statements of commitStatements in one db.batch (d1.ts).
 import { and, desc, eq, gte, inArray, lt, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
@@ -53,14 +54,12 @@ export interface LogStore {
 // Both drivers' databases: sync (better-sqlite3) or async (D1). Awaiting a drizzle query works on either.
 export type AnySQLiteDatabase = BaseSQLiteDatabase<'sync' | 'async', unknown, Record<string, unknown>>;
 
-/** SQLite's default limit is 32,766 bound parameters per statement; entries use 2 per row. */
-const ROWS_PER_INSERT = 4096;
 /** SQLite's default limit of bound parameters per statement (D1 allows far fewer: the driver passes its own). */
 export const SQLITE_MAX_PARAMETERS = 32_766;
 
 /** Splits rows into chunks whose insert binds at most `maxParameters` (`columns` per row). */
-export function chunkRows<T>(rows: readonly T[], columns: number, maxParameters: number, maxRows = Infinity): T[][] {
-  const size = Math.max(1, Math.min(maxRows, Math.floor(maxParameters / columns)));
+export function chunkRows<T>(rows: readonly T[], columns: number, maxParameters: number): T[][] {
+  const size = Math.max(1, Math.floor(maxParameters / columns));
   const chunks: T[][] = [];
   for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
   return chunks;
@@ -157,15 +156,11 @@ export function logReads(db: AnySQLiteDatabase): Omit<LogStore, 'commit'> {
   };
 }
 
-/** The write statements of a commit, in order, for the driver to run atomically. */
-export function commitStatements(
-  db: AnySQLiteDatabase,
-  commit: LogCommit,
-  { maxParameters = SQLITE_MAX_PARAMETERS }: { maxParameters?: number } = {},
-): IndexWrite[] {
+/** The write statements of a commit, in order, for D1's batch; `maxParameters`: what the driver binds per statement. */
+export function commitStatements(db: AnySQLiteDatabase, commit: LogCommit, maxParameters: number): IndexWrite[] {
   const statements: IndexWrite[] = [];
   const { entryRows, tileRows, checkpointRow } = commitRows(commit);
-  for (const rows of chunkRows(entryRows, 2, maxParameters, ROWS_PER_INSERT)) {
+  for (const rows of chunkRows(entryRows, 2, maxParameters)) {
     // A plain INSERT: an index that already exists (another sequencer won the race) aborts the whole commit.
     statements.push(db.insert(logEntries).values(rows));
   }
