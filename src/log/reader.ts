@@ -101,7 +101,8 @@ export class LogReader {
     const tiles = missing.length > 0 ? await this.store.readTiles(tilesForNodes(missing, treeSize)) : new Map<string, Uint8Array>();
     return assembleProof(plan, (node) => {
       const key = nodeKey(node);
-      let hash = known.get(key);
+      // A proof assembled meanwhile (the receipts of one batch are proved concurrently) may have memoized the node.
+      let hash = known.get(key) ?? this.memoOf(node).get(key);
       if (!hash) {
         const span = tileSpanOfNode(node);
         const data = tiles.get(tileKey(span.level, span.index));
