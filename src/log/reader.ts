@@ -108,7 +108,6 @@ export class LogReader {
         const data = tiles.get(tileKey(span.level, span.index));
         if (!data) throw new RegistryError('log-integrity', `tile ${span.level}/${span.index} is missing`);
         hash = hashNodeFromTile(data, node);
-        known.set(key, hash);
         const memo = this.memoOf(node);
         if (memo.size >= (memo === this.subtrees ? MEMO_SIZE : SMALL_MEMO_SIZE)) memo.clear();
         memo.set(key, hash);
