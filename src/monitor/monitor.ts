@@ -25,7 +25,7 @@ import { openNote, parseNote, parseVerifierKey, SIG_TYPE_COSIGNATURE_V1, SIG_TYP
 import { decodeEntryBundle, entriesPath, rightEdgeTiles, rootFromTiles, tileKey, tilePath, TileBuilder, TILE_WIDTH } from '../core/tiles.js';
 import type { AnalyzedEntry } from './analyze.js';
 import { EntryChecker, verifySignatures, type EntryAnomaly, type EntryAnomalyKind, type SignatureJob } from './entries.js';
-import { AnalysisPool, defaultWorkers } from './pool.js';
+import { analysisPool, defaultWorkers } from './pool.js';
 import { MonitorStore, type MirrorCounts, type SeenCheckpoint } from './store.js';
 
 // Node's native SHA-256 is several times faster than the pure-JS one for leaf and node hashes.
@@ -506,7 +506,7 @@ class MonitorRun {
       throw new Error(`${this.options.dbPath} is damaged: ${message(error)}`);
     }
     const checker = new EntryChecker(store, store.counts(), store.numberMeta('lastLoggedAt', 0));
-    const pool = new AnalysisPool(size > start ? (this.options.workers ?? defaultWorkers()) : 0);
+    const pool = analysisPool(size > start ? (this.options.workers ?? defaultWorkers()) : 0);
     const total = size - start;
     let done = 0;
     this.options.onProgress?.(0, total);
@@ -527,7 +527,7 @@ class MonitorRun {
       ]).then(([bundle, tile]): Fetched => {
         // The stateless checks start at once, in a worker, with the keys known so far.
         const analysis = bundle
-          ? pool.analyze({ start: tileStart + skip, bundle, count: width, skip, keys: checker.keySnapshot(), registryKey: policy.registryKey })
+          ? pool.run({ start: tileStart + skip, bundle, count: width, skip, keys: checker.keySnapshot(), registryKey: policy.registryKey })
           : null;
         analysis?.catch(() => undefined);
         return { bundle, tile, analysis };

@@ -19,7 +19,8 @@ describe('certificate lifecycle over HTTP', () => {
   let server: TestServer;
   let cb: CbKey;
   beforeAll(async () => {
-    server = await startTestServer(dir.path);
+    // As `npm start` runs it: posted certificates are prechecked on a worker thread (src/precheck-worker.ts).
+    server = await startTestServer(dir.path, { precheckWorkers: 1 });
     cb = await newCbKey('acme-cert');
   });
   afterAll(async () => {

@@ -1,0 +1,121 @@
+// A pool of worker threads for stateless work: the monitor's per-entry analysis (src/monitor/pool.ts) and the
+// server's certificate prechecks (src/precheck-worker.ts). Each request goes to the worker with the fewest in
+// flight; with no workers (or when workers cannot start) the same function runs in this thread. Node only.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parentPort, Worker } from 'node:worker_threads';
+
+interface Slot {
+  worker: Worker;
+  inFlight: number;
+}
+
+interface Pending<Res> {
+  slot: Slot;
+  resolve(result: Res): void;
+  reject(error: Error): void;
+}
+
+type WorkerAnswer<Res> = { id: number; result: Res } | { id: number; error: string };
+
+/**
+ * A worker entry that registers tsx (resolved from this package, not from the working directory) and then imports the
+ * TypeScript worker module, as bin/certrail.js does for the main thread (`--import` in a worker's execArgv does not
+ * install the hooks on Node 20).
+ */
+function tsxBootstrap(target: URL): URL {
+  // The ESM build of tsx's API (`tsx/esm/api` under the import condition; require.resolve would give the CJS one).
+  const root = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const api = pathToFileURL(join(root, 'dist', 'esm', 'api', 'index.mjs')).href;
+  const code = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(target.href)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
+}
+
+export class WorkerPool<Req, Res> {
+  private readonly slots: Slot[] = [];
+  private readonly pending = new Map<number, Pending<Res>>();
+  private nextId = 0;
+  private failed: Error | null = null;
+  private closed = false;
+
+  /**
+   * `entry`: the worker module's path relative to `base` (the caller's import.meta.url), without its extension:
+   * under tsx (TypeScript sources) it is the .ts file, loaded through tsx, otherwise the built .js. `inThread` is
+   * the function the workers run (serveWorker), for when there are none.
+   */
+  constructor(
+    base: string,
+    entry: string,
+    workers: number,
+    private readonly inThread: (request: Req) => Promise<Res>,
+  ) {
+    if (workers <= 0) return;
+    const typescript = base.endsWith('.ts');
+    const url = new URL(`${entry}.${typescript ? 'ts' : 'js'}`, base);
+    try {
+      for (let i = 0; i < workers; i++) {
+        const worker = new Worker(typescript ? tsxBootstrap(url) : url);
+        worker.on('message', (answer: WorkerAnswer<Res>) => this.settle(answer));
+        worker.on('error', (error) => this.fail(error));
+        // A pool waiting for nothing does not keep the process alive.
+        worker.unref();
+        this.slots.push({ worker, inFlight: 0 });
+      }
+    } catch {
+      // No workers here: run in this thread.
+      for (const s of this.slots.splice(0)) void s.worker.terminate();
+    }
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  run(request: Req): Promise<Res> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.closed) return Promise.reject(new Error('the worker pool is closed'));
+    const slot = this.slots.reduce<Slot | null>((best, s) => (best === null || s.inFlight < best.inFlight ? s : best), null);
+    if (!slot) return this.inThread(request);
+    const id = this.nextId++;
+    slot.inFlight++;
+    if (slot.inFlight === 1) slot.worker.ref();
+    return new Promise<Res>((resolve, reject) => {
+      this.pending.set(id, { slot, resolve, reject });
+      slot.worker.postMessage({ id, request });
+    });
+  }
+
+  private settle(answer: WorkerAnswer<Res>): void {
+    const p = this.pending.get(answer.id);
+    if (!p) return;
+    this.pending.delete(answer.id);
+    if (--p.slot.inFlight === 0) p.slot.worker.unref();
+    if ('error' in answer) p.reject(new Error(`worker: ${answer.error}`));
+    else p.resolve(answer.result);
+  }
+
+  private fail(error: Error): void {
+    this.failed = error;
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const slots = this.slots.splice(0);
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+}
+
+/** The worker side: answers each request of the pool with `handle`'s result, or its error's message. */
+export function serveWorker<Req, Res>(handle: (request: Req) => Promise<Res>): void {
+  const port = parentPort;
+  if (!port) return;
+  port.on('message', (message: { id: number; request: Req }) => {
+    handle(message.request).then(
+      (result) => port.postMessage({ id: message.id, result }),
+      (error: unknown) => port.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) }),
+    );
+  });
+}
