@@ -1,6 +1,8 @@
 // A pool of worker threads for stateless work: the monitor's per-entry analysis (src/monitor/pool.ts) and the
 // server's certificate prechecks (src/precheck-worker.ts). Each request goes to the worker with the fewest in
-// flight; with no workers (or when workers cannot start) the same function runs in this thread. Node only.
+// flight; with no workers (or when workers cannot start) the same function runs in this thread. A worker that dies
+// (an uncaught error, an exit) leaves the pool, and what it had in flight runs again in this thread: the work is
+// stateless, so running it twice is harmless, and a server keeps answering, one thread short. Node only.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,10 +13,11 @@ interface Slot {
   inFlight: number;
 }
 
-interface Pending<Res> {
+interface Pending<Req, Res> {
   slot: Slot;
+  request: Req;
   resolve(result: Res): void;
-  reject(error: Error): void;
+  reject(error: unknown): void;
 }
 
 type WorkerAnswer<Res> = { id: number; result: Res } | { id: number; error: string };
@@ -34,9 +37,8 @@ function tsxBootstrap(target: URL): URL {
 
 export class WorkerPool<Req, Res> {
   private readonly slots: Slot[] = [];
-  private readonly pending = new Map<number, Pending<Res>>();
+  private readonly pending = new Map<number, Pending<Req, Res>>();
   private nextId = 0;
-  private failed: Error | null = null;
   private closed = false;
 
   /**
@@ -56,11 +58,13 @@ export class WorkerPool<Req, Res> {
     try {
       for (let i = 0; i < workers; i++) {
         const worker = new Worker(typescript ? tsxBootstrap(url) : url);
+        const slot = { worker, inFlight: 0 };
         worker.on('message', (answer: WorkerAnswer<Res>) => this.settle(answer));
-        worker.on('error', (error) => this.fail(error));
+        worker.on('error', () => this.retire(slot));
+        worker.on('exit', () => this.retire(slot));
         // A pool waiting for nothing does not keep the process alive.
         worker.unref();
-        this.slots.push({ worker, inFlight: 0 });
+        this.slots.push(slot);
       }
     } catch {
       // No workers here: run in this thread.
@@ -73,7 +77,6 @@ export class WorkerPool<Req, Res> {
   }
 
   run(request: Req): Promise<Res> {
-    if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new Error('the worker pool is closed'));
     const slot = this.slots.reduce<Slot | null>((best, s) => (best === null || s.inFlight < best.inFlight ? s : best), null);
     if (!slot) return this.inThread(request);
@@ -81,7 +84,7 @@ export class WorkerPool<Req, Res> {
     slot.inFlight++;
     if (slot.inFlight === 1) slot.worker.ref();
     return new Promise<Res>((resolve, reject) => {
-      this.pending.set(id, { slot, resolve, reject });
+      this.pending.set(id, { slot, request, resolve, reject });
       slot.worker.postMessage({ id, request });
     });
   }
@@ -95,10 +98,17 @@ export class WorkerPool<Req, Res> {
     else p.resolve(answer.result);
   }
 
-  private fail(error: Error): void {
-    this.failed = error;
-    for (const p of this.pending.values()) p.reject(error);
-    this.pending.clear();
+  /** Takes a dead worker out of the pool and runs what it had in flight here. */
+  private retire(slot: Slot): void {
+    const index = this.slots.indexOf(slot);
+    if (index < 0) return;
+    this.slots.splice(index, 1);
+    void slot.worker.terminate();
+    for (const [id, p] of this.pending) {
+      if (p.slot !== slot) continue;
+      this.pending.delete(id);
+      this.inThread(p.request).then(p.resolve, p.reject);
+    }
   }
 
   async close(): Promise<void> {
