@@ -18,7 +18,7 @@ import { tempDir } from '../support/registry.js';
 import { startWorkerServer, type WorkerTestServer } from '../support/worker.js';
 
 const PARALLEL = 240;
-const ATTEMPT_TIMEOUT_MS = 20_000;
+const ATTEMPT_TIMEOUT_MS = 30_000;
 const year = 365 * 24 * 3600 * 1000;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -47,7 +47,7 @@ describe('the Worker sequencer under parallel issuance', () => {
    * then does what any client of the API should do after a lost reply: retry with a fresh token and the same key.
    * The registry answers a retry of a logged request with the original receipt, so nothing is logged twice. The proxy
    * may also hold a request without answering at all (seen once in a full `npm test` on a loaded machine): each
-   * attempt is given 20 s (all 240 are answered in about 8 s), so five attempts fit in the test's time.
+   * attempt is given 30 s (all 240 are answered in about 8 s), so five attempts fit in the test's time.
    */
   async function issue(request: { number: string; credential: JsonObject; token: string }) {
     for (let attempt = 1; ; attempt++) {
