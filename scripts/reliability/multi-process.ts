@@ -191,7 +191,7 @@ export async function runMultiProcess(options: MultiProcessOptions = {}): Promis
         if (acknowledged % readEvery === 0) await readBack(number, done.receipt.index, done.server);
         if (killsDone < kills && acknowledged >= killPoints[killsDone]!) {
           killsDone++;
-          void killLeader();
+          failovers.push(killLeader());
         }
         if (acknowledged >= nextReport) {
           nextReport += 5000;
@@ -201,6 +201,8 @@ export async function runMultiProcess(options: MultiProcessOptions = {}): Promis
     }
   }
 
+  /** The kills under way: each ends with its restarted process in `servers`, so it is awaited before they stop. */
+  const failovers: Array<Promise<void>> = [];
   async function killLeader(): Promise<void> {
     const { pid } = advertised();
     const leader = servers.find((s) => s.process.pid === pid && !s.process.hasExited);
@@ -243,6 +245,8 @@ export async function runMultiProcess(options: MultiProcessOptions = {}): Promis
   const writeMs = performance.now() - writing;
   polling = false;
   await poller;
+  // A kill near the end may still be restarting its process: only then is every process in `servers`.
+  await Promise.all(failovers);
   const terms = advertised().term;
   await Promise.all(servers.map((s) => s.process.stop()));
 
