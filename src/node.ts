@@ -3,7 +3,6 @@ import './thread-pool.js'; // first: sizes libuv's thread pool before anything s
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { mkdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fileManagedKeyStore, loadOrCreateKeyFile } from './cli/keyfile.js';
@@ -24,8 +23,6 @@ import { defaultWitnessQuorum, parseWitnessList, Witnessing, type WitnessEndpoin
 import { createSqliteLogStore, dataVersion, openSqlite, trySequencerLock } from './store/sqlite.js';
 import { nodeAssets } from './node-assets.js';
 import { installNativeCrypto } from './native-crypto.js';
-import { precheckCertificate, type PrecheckRequest } from './registry/precheck.js';
-import { WorkerPool } from './worker-pool.js';
 
 // Native SHA-256 and Ed25519 verification for src/core (Merkle hashing, signatures; see src/native-crypto.ts), the
 // signatures on libuv's thread pool so that the server's main thread only queues them.
@@ -51,17 +48,6 @@ export interface NodeOptions {
   witnessRetryMs?: number;
   /** Per-CB write limit (CERTRAIL_RATE_LIMIT; optionsFromEnv defaults it to DEFAULT_RATE_LIMIT); absent or null: none. */
   rateLimit?: RateLimit | null;
-  /**
-   * Worker threads that precheck posted certificates (parse, schema, proof: src/registry/precheck.ts) off the main
-   * thread, which sequences (CERTRAIL_PRECHECK_WORKERS; optionsFromEnv defaults it to defaultPrecheckWorkers());
-   * absent or 0: the main thread prechecks.
-   */
-  precheckWorkers?: number;
-}
-
-/** One per core the main thread leaves, at least one. */
-export function defaultPrecheckWorkers(): number {
-  return Math.max(1, availableParallelism() - 1);
 }
 
 /** Reads the environment variables documented in the README. */
@@ -78,15 +64,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): NodeOption
     keyDir: env.CERTRAIL_KEYS ?? 'keys',
     ...witnessOptionsFromEnv(env),
     rateLimit: parseRateLimit(env.CERTRAIL_RATE_LIMIT),
-    precheckWorkers: parseWorkerCount(env.CERTRAIL_PRECHECK_WORKERS) ?? defaultPrecheckWorkers(),
   };
-}
-
-/** A worker count from the environment: absent or empty gives undefined; anything but an integer 0..64 throws. */
-function parseWorkerCount(text: string | undefined): number | undefined {
-  if (text === undefined || text === '') return undefined;
-  if (!/^\d{1,2}$/.test(text) || Number(text) > 64) throw new Error(`CERTRAIL_PRECHECK_WORKERS=${text}: must be an integer from 0 to 64`);
-  return Number(text);
 }
 
 /** CERTRAIL_WITNESSES (`url1=vkey1,url2=vkey2`) and CERTRAIL_WITNESS_QUORUM; throws on a malformed value. */
@@ -149,9 +127,6 @@ export async function createNodeRegistry(options: NodeOptions) {
       : null;
   if (witnessing) sequencer.onCheckpoint((checkpoint) => witnessing.notify(checkpoint));
   const log = witnessing ? new LogReader(store, async () => witnessing.served(await sequencer.latest())) : proofs;
-  const prechecks = new WorkerPool(import.meta.url, './precheck-worker', options.precheckWorkers ?? 0, (request: PrecheckRequest) =>
-    precheckCertificate(request.body, request.key),
-  );
   const registry = new Registry({
     baseUrl: options.baseUrl,
     store: registryStore,
@@ -160,7 +135,6 @@ export async function createNodeRegistry(options: NodeOptions) {
     registryKey: { seed: registryKey.seed, publicKey: registryKey.publicKey },
     managedKeys: fileManagedKeyStore(join(options.keyDir, 'managed')),
     now,
-    precheck: (body, key) => prechecks.run({ body, key }),
   });
   const views = new RegistryViews(options.baseUrl, registryStore, log);
   const assets = await nodeAssets();
@@ -187,7 +161,6 @@ export async function createNodeRegistry(options: NodeOptions) {
     async close() {
       await sequencer.close();
       witnessing?.close();
-      await prechecks.close();
       handle.sqlite.close();
     },
   };

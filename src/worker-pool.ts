@@ -1,8 +1,8 @@
-// A pool of worker threads for stateless work: the monitor's per-entry analysis (src/monitor/pool.ts) and the
-// server's certificate prechecks (src/precheck-worker.ts). Each request goes to the worker with the fewest in
-// flight; with no workers (or when workers cannot start) the same function runs in this thread. A worker that dies
-// (an uncaught error, an exit) leaves the pool, and what it had in flight runs again in this thread: the work is
-// stateless, so running it twice is harmless, and a server keeps answering, one thread short. Node only.
+// A pool of worker threads for stateless work (the monitor's per-entry analysis: src/monitor/pool.ts). Each request
+// goes to the worker with the fewest in flight; with no workers (or when workers cannot start) the same function runs
+// in this thread. A worker that dies (an uncaught error, an exit) leaves the pool, and what it had in flight runs
+// again in this thread: the work is stateless, so running it twice is harmless, and the caller goes on, one thread
+// short. Node only.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';

@@ -40,7 +40,7 @@ import { parseArgs } from 'node:util';
 import { mintToken, type TokenKey } from '../../src/cli/token.js';
 import { fromHex, toHex } from '../../src/core/bytes.js';
 import { ed25519PublicKey, randomBytes } from '../../src/core/crypto.js';
-import { defaultPrecheckWorkers, logOriginFor } from '../../src/node.js';
+import { logOriginFor } from '../../src/node.js';
 import type { BulkArgs, BulkMessage } from './api-bulk.js';
 import {
   BENCH_BASE_URL,
@@ -458,19 +458,12 @@ function profileTable(profile: ReturnType<typeof summarizeProfile>): string[] {
   ];
 }
 
-/** The precheck workers the server children run with (they inherit this process's environment). */
-function precheckWorkers(): number {
-  const set = process.env.CERTRAIL_PRECHECK_WORKERS;
-  return set === undefined || set === '' ? defaultPrecheckWorkers() : Number(set);
-}
-
 function report(r: Results): string {
   const lines: string[] = [];
   lines.push(`Measured ${r.date} with:`, '', '```', r.command, '```', '');
   lines.push(`Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memory} RAM, Node ${r.machine.node}, ${r.machine.kernel}. ` +
     'The server (`node --import tsx src/node.ts`, as `npm start`) and the load client run as separate processes on the same machine, so they share its cores; ' +
-    'SQLite in WAL mode with synchronous=FULL, the sequencer with its defaults (batch 256, 2 ms), ' +
-    `${precheckWorkers()} precheck worker thread(s) (CERTRAIL_PRECHECK_WORKERS).`);
+    'SQLite in WAL mode with synchronous=FULL, the sequencer with its defaults (batch 256, 2 ms).');
   if (r.profiled) lines.push('', '**Profiled run** (`node --cpu-prof` on the server): the profiler costs throughput; compare with an unprofiled run.');
   lines.push('', '### Targets', '', '| Measure | Result | Target | |', '|---|---:|---:|---|');
   const i = r.issue;

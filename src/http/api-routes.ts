@@ -8,7 +8,7 @@ import type { CertificateStatus } from '../core/status.js';
 import type { Registry } from '../registry/registry.js';
 import { decodeCursor, MAX_BATCH, MAX_PAGE, type RegistryViews } from '../registry/views.js';
 import { ed25519Jwk, OPERATOR, type Authenticator, type Principal } from './auth.js';
-import { MAX_BATCH_BYTES, MAX_DOCUMENT_BYTES, readJson, readJsonBytes } from './body.js';
+import { MAX_BATCH_BYTES, MAX_DOCUMENT_BYTES, readJson } from './body.js';
 import { problem } from './problem.js';
 
 const STATUSES: readonly CertificateStatus[] = ['active', 'suspended', 'revoked', 'expired', 'not-yet-valid'];
@@ -67,7 +67,8 @@ export function apiRoutes(services: ApiServices): Hono {
   app.post('/certificates', async (c) => {
     const actor = await authenticate(c);
     const key = idempotencyKey(c);
-    const receipt = await registry.issueCertificateBody(actor, await readJsonBytes(c, MAX_DOCUMENT_BYTES), key);
+    const body = await readJson(c, MAX_DOCUMENT_BYTES);
+    const receipt = await registry.issueCertificate(actor, body, key);
     c.header('Location', receipt.id);
     return c.json(receipt, 201);
   });

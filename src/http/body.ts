@@ -10,11 +10,6 @@ export const MAX_DOCUMENT_BYTES = 64 * 1024;
 export const MAX_BATCH_BYTES = 1024 * 1024;
 
 export async function readJson(c: Context, limit: number): Promise<JsonValue> {
-  return parseJsonBytes(await readJsonBytes(c, limit));
-}
-
-/** The bytes of a JSON request body (media type and size checked, not yet parsed), for a parser elsewhere. */
-export async function readJsonBytes(c: Context, limit: number): Promise<Uint8Array> {
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
     throw new RegistryError('unsupported-media-type', 'the body must be application/json');
@@ -22,7 +17,7 @@ export async function readJsonBytes(c: Context, limit: number): Promise<Uint8Arr
   const bytes = await readLimited(c.req.raw, limit);
   if (bytes === null) throw new RegistryError('payload-too-large', `the body exceeds ${limit} bytes`);
   if (bytes.length === 0) throw new RegistryError('bad-json', 'the body is empty');
-  return bytes;
+  return parseJsonBytes(bytes);
 }
 
 /**

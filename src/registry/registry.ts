@@ -31,7 +31,7 @@ import { signDataIntegrity, verifyDataIntegrity } from '../core/data-integrity.j
 import { decodeEntry, encodeEntry, type EntryKind } from '../core/entry.js';
 import { RegistryError } from '../core/errors.js';
 import { canonicalBytes, type CanonicalMemo } from '../core/jcs.js';
-import { isJsonObject, parseJsonBytes, type JsonObject, type JsonValue } from '../core/json.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 import { keyInvalidFrom, type KeyRecord } from '../core/keys.js';
 import { leafHash } from '../core/merkle.js';
 import { decodeMultikey, encodeMultikey } from '../core/multibase.js';
@@ -41,7 +41,6 @@ import type { Sequencer } from '../log/sequencer.js';
 import type { IndexWrite } from '../store/log-store.js';
 import { foldedStateOf, foldState, keyRecord, type FoldedState, type Lifecycle, type RegistryStore } from '../store/registry-store.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { precheckCertificate, type Precheck, type PrecheckKey, type SignatureCheck } from './precheck.js';
 import { buildReceipt, receiptOf, type LoggedEntry, type Receipt } from './receipts.js';
 
 /** Who is acting: a certification body (by its slug) or the operator, with the token id to burn with the write. */
@@ -75,8 +74,6 @@ export interface RegistryDeps {
   registryKey: RegistryKey;
   managedKeys: ManagedKeyStore;
   now?: () => number;
-  /** Runs precheckCertificate elsewhere (Node: a worker thread, src/precheck-worker.ts); by default in this thread. */
-  precheck?: (body: Uint8Array, key: PrecheckKey | null) => Promise<Precheck>;
 }
 
 export interface IssuerInput {
@@ -195,60 +192,21 @@ export class Registry {
 
   // --- certification bodies ----------------------------------------------------------------------------------
 
-  /**
-   * Logs a certificate from a request body: precheckCertificate (on a worker thread where the deps give one) parses
-   * and validates it and checks its proof against the actor's key; this thread applies the rules that read state.
-   */
-  async issueCertificateBody(actor: Actor, body: Uint8Array, idempotencyKey?: string): Promise<Receipt> {
-    const key = actor.key ? { keyId: actor.key.keyId, publicKey: actor.key.publicKey } : null;
-    const check = await (this.deps.precheck ?? precheckCertificate)(body, key);
-    switch (check.kind) {
-      case 'refused':
-        throw new RegistryError(check.code, check.detail);
-      case 'unsigned':
-        return this.issueCertificate(actor, parseJsonBytes(body), idempotencyKey);
-      case 'certificate': {
-        // The canonical text is of a value the schema accepted: parsed back, it is that value again (the request
-        // body's value too, rebuilt in schema order), and its entry reuses the text.
-        const credential = JSON.parse(check.canonical) as Certificate;
-        const canonical: CanonicalMemo = new WeakMap([[credential, check.canonical]]);
-        return this.issueSigned(actor, credential, asJsonObject(credential), canonical, check.signature, idempotencyKey);
-      }
-    }
-  }
-
   /** Logs a certificate: a credential the CB signed, or a draft the registry signs with the CB's managed key. */
   async issueCertificate(actor: Actor, body: JsonValue, idempotencyKey?: string): Promise<Receipt> {
-    if (isJsonObject(body) && 'proof' in body) {
-      return this.issueSigned(actor, parseDocument(certificateSchema, body), body, new WeakMap(), null, idempotencyKey);
-    }
     const issuer = await this.requireIssuer(actor.issuer);
-    const credential = await this.signDraftCertificate(actor.issuer, issuer.name, issuer.managedSigning, body);
-    return this.issueSigned(actor, credential, body, new WeakMap(), null, idempotencyKey);
-  }
-
-  /**
-   * The rules of issuance that read state, and the append. `body` is what an Idempotency-Key binds (the request's
-   * JSON value); `canonical` holds the canonical texts of the credential's members known so far, which the signature
-   * check adds to and its entry reuses (the credential is not modified); `checked` is the proof check against the
-   * actor's key that precheckCertificate made, if any.
-   */
-  private async issueSigned(
-    actor: Actor,
-    credential: Certificate,
-    body: JsonValue,
-    canonical: CanonicalMemo,
-    checked: SignatureCheck | null,
-    idempotencyKey: string | undefined,
-  ): Promise<Receipt> {
-    await this.requireIssuer(actor.issuer);
+    const credential = isJsonObject(body) && 'proof' in body
+      ? parseDocument(certificateSchema, body)
+      : await this.signDraftCertificate(actor.issuer, issuer.name, issuer.managedSigning, body);
     const number = credential.credentialSubject.certificate.number;
     const expectedId = certificateIdOf(this.deps.baseUrl, actor.issuer, number);
     if (credential.issuer.id !== issuerIdOf(this.deps.baseUrl, actor.issuer)) {
       throw new RegistryError('forbidden', `a certification body can only issue under its own issuer id`);
     }
     if (credential.id !== expectedId) throw new RegistryError('bad-request', `id: must be ${expectedId}`);
-    const keyId = await this.verifySignature(actor, actor.issuer, asJsonObject(credential), credential.proof.verificationMethod, canonical, checked);
+    // The signature check canonicalizes the credential's members; its entry reuses them (the credential is not modified).
+    const canonical: CanonicalMemo = new WeakMap();
+    const keyId = await this.verifySignature(actor, actor.issuer, asJsonObject(credential), credential.proof.verificationMethod, canonical);
     return this.idempotent(actor, idempotencyKey, expectedId, body, [`certificate:${actor.issuer}/${number}`], async () => {
       const { store } = this.deps;
       if (await store.certificate(actor.issuer, number)) {
@@ -356,15 +314,7 @@ export class Registry {
    * Returns the key id. This is the check the read side relies on: a logged document's signature is never re-verified
    * by the server's verdict (bundles carry everything for clients to verify it themselves).
    */
-  private async verifySignature(
-    actor: Actor,
-    issuer: string,
-    document: JsonObject,
-    verificationMethod: string,
-    canonical?: CanonicalMemo,
-    /** The proof already checked against the actor's key (precheckCertificate), used when that is the key it names. */
-    checked?: SignatureCheck | null,
-  ): Promise<string> {
+  private async verifySignature(actor: Actor, issuer: string, document: JsonObject, verificationMethod: string, canonical?: CanonicalMemo): Promise<string> {
     const method = splitVerificationMethod(verificationMethod);
     if (!method || method.issuerId !== issuerIdOf(this.deps.baseUrl, issuer)) {
       throw new RegistryError('forbidden', 'proof.verificationMethod: must be a key of the acting certification body');
@@ -376,8 +326,7 @@ export class Registry {
       key = keyRecord(row);
     }
     if (this.now() >= keyInvalidFrom(key)) throw new RegistryError('bad-signature', `key ${method.keyId} of ${issuer} is revoked`);
-    const result =
-      key === actor.key && checked?.keyId === method.keyId ? checked : await verifyDataIntegrity(document, key.publicKey, canonical);
+    const result = await verifyDataIntegrity(document, key.publicKey, canonical);
     if (!result.ok) throw new RegistryError('bad-signature', `proof: ${result.detail}`);
     return method.keyId;
   }

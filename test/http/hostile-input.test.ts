@@ -22,8 +22,7 @@ describe('hostile request bodies', () => {
   let eventsPath: string;
 
   beforeAll(async () => {
-    // Posted certificates are prechecked on a worker thread, as `npm start` does: its refusals must be 4xx too.
-    server = await startTestServer(dir.path, { precheckWorkers: 1 });
+    server = await startTestServer(dir.path);
     cb = await newCbKey('hostile-cert');
     // Managed signing on, so bodies without a proof go all the way through draft parsing too.
     expect((await registerCb(server, 'hostile-cert', [cb], true)).status).toBe(201);

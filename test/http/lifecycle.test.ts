@@ -19,8 +19,7 @@ describe('certificate lifecycle over HTTP', () => {
   let server: TestServer;
   let cb: CbKey;
   beforeAll(async () => {
-    // As `npm start` runs it: posted certificates are prechecked on a worker thread (src/precheck-worker.ts).
-    server = await startTestServer(dir.path, { precheckWorkers: 1 });
+    server = await startTestServer(dir.path);
     cb = await newCbKey('acme-cert');
   });
   afterAll(async () => {
