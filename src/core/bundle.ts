@@ -129,6 +129,32 @@ function memoized<T>(memo: Map<string, Promise<T>>, key: string, compute: () => 
   return value;
 }
 
+/**
+ * Entries decoded and checked for inclusion, memoized across bundles: bundles of one issuer's certificates all carry
+ * its registration and key entries, with the same proofs against the same checkpoint. The key is the exact inputs
+ * (entry, proof, checkpoint note), so a hit is the same computation. The decoded entries are shared between
+ * verdicts: nothing here modifies a Logged or its entry. Fewer than checkpointMemo's: an entry costs kilobytes.
+ */
+const ENTRY_MEMO_SIZE = 256;
+const entryMemo = new Map<string, Logged>();
+
+/** Decodes an entry and checks its tlog-proof against the checkpoint; throws on a malformed entry or proof. */
+function provenEntry(e: BundleEntry, checkpointNote: string, checkpointText: string, cp: Checkpoint): Logged {
+  const key = `${e.index}\n${e.entry}\n${e.tlogProof}\n${checkpointNote}`;
+  const known = entryMemo.get(key);
+  if (known) return known;
+  const bytes = fromBase64(e.entry);
+  const hash = leafHash(bytes);
+  const proof = parseTlogProof(e.tlogProof);
+  // Each proof usually carries the bundle's checkpoint itself; otherwise its signed text must be the same tree.
+  const sameTree = proof.index === e.index && (proof.checkpoint === checkpointNote || parseNote(proof.checkpoint).text === checkpointText);
+  const included = sameTree && verifyInclusion(hash, e.index, cp.size, proof.proof, cp.root);
+  const logged: Logged = { index: e.index, bytes, leafHash: hash, entry: decodeEntry(bytes), included };
+  if (entryMemo.size >= ENTRY_MEMO_SIZE) entryMemo.clear();
+  entryMemo.set(key, logged);
+  return logged;
+}
+
 /** Opens the checkpoint with the log key and counts witness cosignatures against the policy's quorum. */
 function checkCheckpoint(note: string, policy: TrustPolicy): Promise<{ checks: Check[]; checkpoint: Checkpoint | null }> {
   const key = JSON.stringify([note, policy.log, policy.witnesses ?? [], policy.quorum ?? 0]);
@@ -201,14 +227,7 @@ export async function verifyBundle(bundle: Bundle, policy: TrustPolicy, options:
   const logged: Logged[] = [];
   for (const e of bundle.entries) {
     try {
-      const bytes = fromBase64(e.entry);
-      const hash = leafHash(bytes);
-      const proof = parseTlogProof(e.tlogProof);
-      // Each proof usually carries the bundle's checkpoint itself; otherwise its signed text must be the same tree.
-      const sameTree = proof.index === e.index
-        && (proof.checkpoint === bundle.checkpoint || parseNote(proof.checkpoint).text === checkpointText);
-      const included = sameTree && verifyInclusion(hash, e.index, cp.size, proof.proof, cp.root);
-      logged.push({ index: e.index, bytes, leafHash: hash, entry: decodeEntry(bytes), included });
+      logged.push(provenEntry(e, bundle.checkpoint, checkpointText, cp));
     } catch (error) {
       checks.push(check('logged', false, `entry ${e.index} is malformed: ${message(error)}`));
       return fail(checks, bundle.certificate, cp);

@@ -108,6 +108,21 @@ describe('offline bundles', () => {
     expect(failing(verdict)).toEqual(['logged']);
   });
 
+  it('verifies an issuer entry again when its proof differs: entries are memoized by their exact inputs only', async () => {
+    const bundle = await fetchBundle('B-1');
+    const now = Date.now();
+    const first = await verifyBundle(bundle, policy, { now });
+    expect(first.valid).toBe(true);
+    expect(await verifyBundle(structuredClone(bundle), policy, { now })).toEqual(first);
+    // The key entry, seen valid above, now comes with the registration entry's proof: it is not proven any more.
+    const swapped = structuredClone(bundle);
+    swapped.entries[1]!.tlogProof = bundle.entries[0]!.tlogProof;
+    const verdict = await verifyBundle(swapped, policy, { now });
+    expect(verdict.valid).toBe(false);
+    expect(failing(verdict)).toEqual(expect.arrayContaining(['issuer-key']));
+    expect(verdict.checks.find((c) => c.name === 'issuer-key')!.detail).toMatch(/issuer entry 1 is not proven/);
+  });
+
   it('catches a checkpoint signed by another key', async () => {
     const bundle = await fetchBundle('B-1');
     const origin = parseNote(bundle.checkpoint).text.split('\n')[0]!;
