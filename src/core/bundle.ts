@@ -140,7 +140,8 @@ const entryMemo = new Map<string, Logged>();
 
 /** Decodes an entry and checks its tlog-proof against the checkpoint; throws on a malformed entry or proof. */
 function provenEntry(e: BundleEntry, checkpointNote: string, checkpointText: string, cp: Checkpoint): Logged {
-  const key = `${e.index}\n${e.entry}\n${e.tlogProof}\n${checkpointNote}`;
+  // Proofs and notes hold newlines: the lengths keep the parts apart, so that no two inputs share a key.
+  const key = `${e.index} ${e.entry.length} ${e.tlogProof.length} ${e.entry}${e.tlogProof}${checkpointNote}`;
   const known = entryMemo.get(key);
   if (known) return known;
   const bytes = fromBase64(e.entry);
