@@ -62,8 +62,6 @@ export class WorkerPool<Req, Res> {
         worker.on('message', (answer: WorkerAnswer<Res>) => this.settle(answer));
         worker.on('error', () => this.retire(slot));
         worker.on('exit', () => this.retire(slot));
-        // A pool waiting for nothing does not keep the process alive.
-        worker.unref();
         this.slots.push(slot);
       }
     } catch {
@@ -82,7 +80,6 @@ export class WorkerPool<Req, Res> {
     if (!slot) return this.inThread(request);
     const id = this.nextId++;
     slot.inFlight++;
-    if (slot.inFlight === 1) slot.worker.ref();
     return new Promise<Res>((resolve, reject) => {
       this.pending.set(id, { slot, request, resolve, reject });
       slot.worker.postMessage({ id, request });
@@ -93,7 +90,7 @@ export class WorkerPool<Req, Res> {
     const p = this.pending.get(answer.id);
     if (!p) return;
     this.pending.delete(answer.id);
-    if (--p.slot.inFlight === 0) p.slot.worker.unref();
+    p.slot.inFlight--;
     if ('error' in answer) p.reject(new Error(`worker: ${answer.error}`));
     else p.resolve(answer.result);
   }

@@ -119,47 +119,45 @@ const MEMO_SIZE = 1024;
 const checkpointMemo = new Map<string, Promise<{ checks: Check[]; checkpoint: Checkpoint | null }>>();
 const registrySignedMemo = new Map<string, Promise<boolean>>();
 
-function memoized<T>(memo: Map<string, Promise<T>>, key: string, compute: () => Promise<T>): Promise<T> {
+/**
+ * Entries decoded and checked for inclusion, memoized the same way: bundles of one issuer's certificates all carry its
+ * registration and key entries, with the same proofs against the same checkpoint. Keyed by the entry, its proof and
+ * the checkpoint note; the decoded entries are shared between verdicts (nothing here modifies a Logged or its entry).
+ * Fewer of them: an entry costs kilobytes.
+ */
+const ENTRY_MEMO_SIZE = 256;
+const entryMemo = new Map<string, Logged>();
+
+/** `compute()`'s value for `key`, computed once while the memo holds it; a throw is not remembered. */
+function memoized<T>(memo: Map<string, T>, size: number, key: string, compute: () => T): T {
   let value = memo.get(key);
-  if (!value) {
-    if (memo.size >= MEMO_SIZE) memo.clear();
+  if (value === undefined) {
     value = compute();
+    if (memo.size >= size) memo.clear();
     memo.set(key, value);
   }
   return value;
 }
 
-/**
- * Entries decoded and checked for inclusion, memoized across bundles: bundles of one issuer's certificates all carry
- * its registration and key entries, with the same proofs against the same checkpoint. The key is the exact inputs
- * (entry, proof, checkpoint note), so a hit is the same computation. The decoded entries are shared between
- * verdicts: nothing here modifies a Logged or its entry. Fewer than checkpointMemo's: an entry costs kilobytes.
- */
-const ENTRY_MEMO_SIZE = 256;
-const entryMemo = new Map<string, Logged>();
-
 /** Decodes an entry and checks its tlog-proof against the checkpoint; throws on a malformed entry or proof. */
 function provenEntry(e: BundleEntry, checkpointNote: string, checkpointText: string, cp: Checkpoint): Logged {
   // Proofs and notes hold newlines: the lengths keep the parts apart, so that no two inputs share a key.
   const key = `${e.index} ${e.entry.length} ${e.tlogProof.length} ${e.entry}${e.tlogProof}${checkpointNote}`;
-  const known = entryMemo.get(key);
-  if (known) return known;
-  const bytes = fromBase64(e.entry);
-  const hash = leafHash(bytes);
-  const proof = parseTlogProof(e.tlogProof);
-  // Each proof usually carries the bundle's checkpoint itself; otherwise its signed text must be the same tree.
-  const sameTree = proof.index === e.index && (proof.checkpoint === checkpointNote || parseNote(proof.checkpoint).text === checkpointText);
-  const included = sameTree && verifyInclusion(hash, e.index, cp.size, proof.proof, cp.root);
-  const logged: Logged = { index: e.index, bytes, leafHash: hash, entry: decodeEntry(bytes), included };
-  if (entryMemo.size >= ENTRY_MEMO_SIZE) entryMemo.clear();
-  entryMemo.set(key, logged);
-  return logged;
+  return memoized(entryMemo, ENTRY_MEMO_SIZE, key, () => {
+    const bytes = fromBase64(e.entry);
+    const hash = leafHash(bytes);
+    const proof = parseTlogProof(e.tlogProof);
+    // Each proof usually carries the bundle's checkpoint itself; otherwise its signed text must be the same tree.
+    const sameTree = proof.index === e.index && (proof.checkpoint === checkpointNote || parseNote(proof.checkpoint).text === checkpointText);
+    const included = sameTree && verifyInclusion(hash, e.index, cp.size, proof.proof, cp.root);
+    return { index: e.index, bytes, leafHash: hash, entry: decodeEntry(bytes), included };
+  });
 }
 
 /** Opens the checkpoint with the log key and counts witness cosignatures against the policy's quorum. */
 function checkCheckpoint(note: string, policy: TrustPolicy): Promise<{ checks: Check[]; checkpoint: Checkpoint | null }> {
   const key = JSON.stringify([note, policy.log, policy.witnesses ?? [], policy.quorum ?? 0]);
-  return memoized(checkpointMemo, key, () => openCheckpoint(note, policy));
+  return memoized(checkpointMemo, MEMO_SIZE, key, () => openCheckpoint(note, policy));
 }
 
 async function openCheckpoint(note: string, policy: TrustPolicy): Promise<{ checks: Check[]; checkpoint: Checkpoint | null }> {
@@ -313,7 +311,7 @@ async function issuerKeys(logged: readonly Logged[], issuerId: string, policy: T
       continue;
     }
     const signedByRegistry = registryKey
-      ? memoized(registrySignedMemo, `${policy.registryKey} ${toHex(l.leafHash)}`, async () => (await verifyDataIntegrity(body, registryKey)).ok)
+      ? memoized(registrySignedMemo, MEMO_SIZE, `${policy.registryKey} ${toHex(l.leafHash)}`, async () => (await verifyDataIntegrity(body, registryKey)).ok)
       : Promise.resolve(true);
     if (!(await signedByRegistry)) {
       problems.push(`issuer entry ${l.index} is not signed by the registry key`);

@@ -94,8 +94,9 @@ export class LogReader {
     const known = new Map<string, Uint8Array>();
     const missing: NodeId[] = [];
     for (const node of plan.flat()) {
-      const hash = this.memoOf(node).get(nodeKey(node));
-      if (hash) known.set(nodeKey(node), hash);
+      const key = nodeKey(node);
+      const hash = this.memoOf(node).get(key);
+      if (hash) known.set(key, hash);
       else missing.push(node);
     }
     const tiles = missing.length > 0 ? await this.store.readTiles(tilesForNodes(missing, treeSize)) : new Map<string, Uint8Array>();
