@@ -6,7 +6,9 @@
 //   - a bare Hono hello-world (`GET /` answering a small JSON body) served by @hono/node-server, the registry's own
 //     HTTP stack, in a child process started like the registry (`node --import tsx`), loaded by the same load client
 //     (api-support.ts runLoad) with the same number of connections; its start-up time and RSS are the floor of the
-//     registry's.
+//     registry's;
+//   - the same server answering `GET /v/{issuer}/{number}` with a constant verdict (the verify route's shape, headers
+//     and size, no lookup): the ceiling of the verification path on this stack, whatever the registry does.
 //
 //   npx tsx scripts/bench/limits.ts [--seconds 2] [--clients 64] [--dir PATH]
 //
@@ -21,8 +23,9 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { processCpuSeconds, processMemory, runLoad, spawnListening, summarize, type LatencySummary } from './api-support.js';
+import { processCpuSeconds, processMemory, runLoad, spawnListening, summarize, type LatencySummary, type ServerChild } from './api-support.js';
 import { watchOtherLoad } from './machine-load.js';
+import type { Verdict } from '../../src/core/verdict.js';
 
 /** A rate measured on one thread: operations per wall second, and per CPU second (what one whole core gives). */
 export interface CoreRate {
@@ -31,16 +34,22 @@ export interface CoreRate {
   operations: number;
 }
 
-export interface HelloLimit {
+/** A server on the registry's HTTP stack under the load client. */
+export interface ServedRate {
   requestsPerSecond: number;
   latency: LatencySummary;
   errors: number;
-  /** CPU seconds of the server per request. */
+  /** CPU milliseconds of the server per request. */
   serverCpuMs: number;
+  otherCores: number;
+}
+
+export interface HelloLimit extends ServedRate {
+  /** The same server answering a constant verdict on the verify route (VERDICT_BODY): no lookup, the same bytes out. */
+  constantVerdict: ServedRate & { bytes: number };
   startMs: number;
   /** RSS of the server after the load, bytes. */
   rss: number | null;
-  otherCores: number;
 }
 
 export interface Limits {
@@ -111,25 +120,31 @@ export function sqliteCommitLimit(dir: string, seconds: number): CoreRate & { la
 export async function helloLimit(root: string, clients: number, seconds: number): Promise<HelloLimit> {
   const server = await spawnListening(root, [], [fileURLToPath(import.meta.url), '--hello'], { PORT: '0' });
   try {
-    const spec = { method: 'GET' as const, path: '/', headers: { accept: 'application/json' } };
-    const check = (r: { status: number; body: string }) => (r.status === 200 && r.body === HELLO_BODY ? null : `status ${r.status}`);
-    await runLoad({ port: server.port, clients, next: () => spec, check, durationMs: Math.min(2000, seconds * 500) });
-    const cpu0 = processCpuSeconds(server.pid);
-    const watch = watchOtherLoad();
-    const result = await runLoad({ port: server.port, clients, next: () => spec, check, durationMs: seconds * 1000 });
-    const serverCpu = processCpuSeconds(server.pid) - cpu0;
-    return {
-      requestsPerSecond: result.requests / result.seconds,
-      latency: summarize(result.latencies),
-      errors: result.errors,
-      serverCpuMs: (serverCpu * 1000) / result.requests,
-      startMs: server.startMs,
-      rss: processMemory(server.pid)?.rss ?? null,
-      otherCores: watch.stop(serverCpu),
-    };
+    const hello = await servedRate(server, clients, seconds, '/', HELLO_BODY);
+    const verdict = await servedRate(server, clients, seconds, `/v/${VERDICT.issuer}/${VERDICT.number}`, VERDICT_BODY);
+    const constantVerdict = { ...verdict, bytes: Buffer.byteLength(VERDICT_BODY) };
+    return { ...hello, constantVerdict, startMs: server.startMs, rss: processMemory(server.pid)?.rss ?? null };
   } finally {
     await server.stop();
   }
+}
+
+/** `GET path` on `server` by `clients` connections for `seconds` (after an untimed warm-up); each answer must be `body`. */
+async function servedRate(server: ServerChild, clients: number, seconds: number, path: string, body: string): Promise<ServedRate> {
+  const spec = { method: 'GET' as const, path, headers: { accept: 'application/json' } };
+  const check = (r: { status: number; body: string }) => (r.status === 200 && r.body === body ? null : `status ${r.status}`);
+  await runLoad({ port: server.port, clients, next: () => spec, check, durationMs: Math.min(2000, seconds * 500) });
+  const cpu0 = processCpuSeconds(server.pid);
+  const watch = watchOtherLoad();
+  const result = await runLoad({ port: server.port, clients, next: () => spec, check, durationMs: seconds * 1000 });
+  const serverCpu = processCpuSeconds(server.pid) - cpu0;
+  return {
+    requestsPerSecond: result.requests / result.seconds,
+    latency: summarize(result.latencies),
+    errors: result.errors,
+    serverCpuMs: (serverCpu * 1000) / result.requests,
+    otherCores: watch.stop(serverCpu),
+  };
 }
 
 export async function measureLimits(root: string, dir: string, { seconds, clients }: { seconds: number; clients: number }): Promise<Limits> {
@@ -144,9 +159,39 @@ export async function measureLimits(root: string, dir: string, { seconds, client
 
 const HELLO_BODY = JSON.stringify({ hello: 'world' });
 
+/** A valid certificate's verdict as `GET /v/{issuer}/{number}` answers it (the benchmark datasets' shape and size). */
+const VERDICT: { id: string; issuer: string; number: string } & Verdict = {
+  id: 'https://bench.certrail.example/v/bench-cb/BENCH-0500000',
+  issuer: 'bench-cb',
+  number: 'BENCH-0500000',
+  valid: true,
+  status: 'active',
+  surveillance: 'current',
+  surveillanceDue: '2027-05-24T09:17:01Z',
+  validFrom: '2025-11-22T21:17:01Z',
+  validUntil: '2028-11-21T21:17:01Z',
+  checks: [
+    { name: 'signature', ok: true, detail: 'signed by https://bench.certrail.example/issuers/bench-cb#key-1' },
+    { name: 'issuer-key', ok: true, detail: 'key key-1 was valid when the certificate was logged' },
+    { name: 'logged', ok: true, detail: 'logged at index 500001' },
+    { name: 'events', ok: true, detail: '0 event(s), signed and chained' },
+    { name: 'status', ok: true, detail: 'active' },
+    { name: 'validity', ok: true, detail: 'valid from 2025-11-22T21:17:01Z until 2028-11-21T21:17:01Z' },
+    { name: 'surveillance', ok: true, detail: 'next surveillance audit due by 2027-05-24T09:17:01Z' },
+  ],
+};
+const VERDICT_BODY = JSON.stringify(VERDICT);
+
 function serveHello(): void {
   const app = new Hono();
   app.get('/', (c) => c.json({ hello: 'world' }));
+  // The verify route's work less the registry's: params read, headers set, the verdict serialized, nothing looked up.
+  app.get('/v/:issuer/:number', async (c) => {
+    const { issuer, number } = c.req.param();
+    c.header('Vary', 'Accept');
+    c.header('Cache-Control', 'no-cache');
+    return c.json({ ...VERDICT, issuer, number });
+  });
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: Number(process.env.PORT ?? '0') }, (info) => {
     console.log(`hello-world listening on http://127.0.0.1:${info.port}`);
   });
@@ -168,9 +213,10 @@ async function main(): Promise<void> {
   console.log(
     `limits: Ed25519 verify ${r(limits.ed25519Verify)}, SHA-256 64 B ${r(limits.sha256Of64)}, 1 KiB ${r(limits.sha256Of1k)}, ` +
       `SQLite FULL commits ${Math.round(limits.sqliteCommits.perSecond).toLocaleString('en-US')}/s, hello-world ${Math.round(limits.hello.requestsPerSecond).toLocaleString('en-US')} req/s ` +
-      `(p99 ${limits.hello.latency.p99.toFixed(1)} ms, ${limits.hello.errors} errors, start-up ${limits.hello.startMs.toFixed(0)} ms)`,
+      `(p99 ${limits.hello.latency.p99.toFixed(1)} ms, ${limits.hello.errors} errors, start-up ${limits.hello.startMs.toFixed(0)} ms), ` +
+      `constant verdict ${Math.round(limits.hello.constantVerdict.requestsPerSecond).toLocaleString('en-US')} req/s (${limits.hello.constantVerdict.errors} errors)`,
   );
-  if (limits.hello.errors > 0) process.exitCode = 1;
+  if (limits.hello.errors + limits.hello.constantVerdict.errors > 0) process.exitCode = 1;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

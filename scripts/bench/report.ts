@@ -75,6 +75,8 @@ interface PathSpec {
   unit: string;
   targets: Target[];
   limit: Limit;
+  /** A sentence after the table: what else the path's figures are to be read against. */
+  note?(r: SuiteResults, rows: readonly Measurement[]): string;
 }
 
 const M1 = 1_000_000;
@@ -112,6 +114,15 @@ export const PATHS: Record<PathName, PathSpec> = {
       { text: 'within 2× of hello-world', met: (m, r) => (m.rate ?? 0) * 2 >= r.limits.hello.requestsPerSecond },
     ],
     limit: hello,
+    note: (r, rows) => {
+      const ceiling = r.limits.hello.constantVerdict;
+      const shares = rows.map((m) => `${fixed((m.rate ?? Number.NaN) / ceiling.requestsPerSecond, 2)}×`).join(', ');
+      return (
+        `The ceiling of this path on this stack: the hello-world server answering the same route with a constant verdict of the same shape and size ` +
+        `(no lookup) serves ${int(ceiling.requestsPerSecond)} req/s, ${fixed(ceiling.requestsPerSecond / r.limits.hello.requestsPerSecond, 2)}× of hello-world ` +
+        `(${msText(ceiling.serverCpuMs)} of server CPU each against ${msText(r.limits.hello.serverCpuMs)}). Ours reaches ${shares} of that ceiling.`
+      );
+    },
   },
   batch: {
     title: 'Batch verification, `POST /api/v1/verify` (1000 ids per request)',
@@ -217,6 +228,7 @@ function pathTable(name: PathName, r: SuiteResults): string[] {
     }
   }
   lines.push('', `Limit: ${spec.limit.name}; ratio = ours ÷ limit (${spec.limit.kind === 'rate' ? 'the share of the limit reached' : 'how many times the floor it costs'}).`, '');
+    if (spec.note) lines.push(spec.note(r, rows), '');
   return lines;
 }
 
@@ -233,7 +245,8 @@ function limitsTable(r: SuiteResults): string[] {
     `| SHA-256 per core, 1 KiB inputs | ${rate(l.sha256Of1k)} |`,
     `| SQLite commits/s, WAL + synchronous=FULL, one row each, on the dataset disk | ${int(l.sqliteCommits.perSecond)} (median ${msText(l.sqliteCommits.latency.p50)}, p99 ${msText(l.sqliteCommits.latency.p99)}) |`,
     `| Bare Hono hello-world on @hono/node-server, ${r.clients} connections, same load client | ${int(l.hello.requestsPerSecond)} req/s (median ${msText(l.hello.latency.p50)}, p99 ${msText(l.hello.latency.p99)}, ${msText(l.hello.serverCpuMs)} server CPU each, ${l.hello.errors} errors; other cores ${fixed(l.hello.otherCores, 2)}) |`,
-    `| Hello-world start-up (spawn → listening, \`node --import tsx\`) and RSS after its load | ${msText(l.hello.startMs)}, ${fixed((l.hello.rss ?? Number.NaN) / MB, 1)} MB |`,
+    `| The same server answering \`GET /v/{issuer}/{number}\` with a constant ${int(l.hello.constantVerdict.bytes)}-byte verdict (the verify route's headers, no lookup) | ${int(l.hello.constantVerdict.requestsPerSecond)} req/s (median ${msText(l.hello.constantVerdict.latency.p50)}, p99 ${msText(l.hello.constantVerdict.latency.p99)}, ${msText(l.hello.constantVerdict.serverCpuMs)} server CPU each, ${l.hello.constantVerdict.errors} errors; other cores ${fixed(l.hello.constantVerdict.otherCores, 2)}) |`,
+    `| Hello-world start-up (spawn → listening, \`node --import tsx\`) and RSS after its loads | ${msText(l.hello.startMs)}, ${fixed((l.hello.rss ?? Number.NaN) / MB, 1)} MB |`,
     '',
   ];
 }

@@ -61,8 +61,12 @@ describe('npm run bench (smoke run)', () => {
       if (row.length > 7) expect(row[3], `${spec.title}: errors`).toBe('0');
     }
     const limits = tableAfter(report, 'Limits measured in this run');
-    expect(limits).toHaveLength(6);
+    expect(limits).toHaveLength(7);
     for (const [, result] of limits) expect(result).toMatch(/^\d[\d,.]*/);
+    // The verify path is also read against its ceiling: the same route answering a constant verdict.
+    const ceiling = /constant verdict of the same shape and size \(no lookup\) serves ([\d,]+) req\/s, ([\d.]+)× of hello-world .*Ours reaches ([\d.]+)× of that ceiling\./.exec(report);
+    expect(ceiling, 'the verify ceiling sentence').not.toBeNull();
+    for (const figure of ceiling!.slice(1)) expect(number(figure)).toBeGreaterThan(0);
     // The run's issuances were taken back: the cached dataset is again the 300-entry log it was built as.
     const [key] = readdirSync(join(dir, 'cache'));
     const datasetDir = join(dir, 'cache', key!, '300');
