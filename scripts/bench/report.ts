@@ -171,7 +171,7 @@ export const PATHS: Record<PathName, PathSpec> = {
     what: 'Resident set of the server after every HTTP path above (VmRSS; VmHWM peak beside it).',
     unit: 'MB',
     targets: [{ text: '< 256 MB at 10M', at: M10, met: (m) => (m.value ?? Infinity) < 256 * MB }],
-    limit: { name: 'hello-world RSS after its load (MB)', value: (r) => (r.limits.hello.rss ?? Number.NaN) / MB, kind: 'cost' },
+    limit: { name: 'hello-world RSS after its loads (MB)', value: (r) => (r.limits.hello.rss ?? Number.NaN) / MB, kind: 'cost' },
   },
 };
 
