@@ -48,7 +48,7 @@ export interface HelloLimit extends ServedRate {
   /** The same server answering a constant verdict on the verify route (VERDICT_BODY): no lookup, the same bytes out. */
   constantVerdict: ServedRate & { bytes: number };
   startMs: number;
-  /** RSS of the server after the load, bytes. */
+  /** RSS of the server after both loads, bytes. */
   rss: number | null;
 }
 

@@ -228,7 +228,7 @@ function pathTable(name: PathName, r: SuiteResults): string[] {
     }
   }
   lines.push('', `Limit: ${spec.limit.name}; ratio = ours ÷ limit (${spec.limit.kind === 'rate' ? 'the share of the limit reached' : 'how many times the floor it costs'}).`, '');
-    if (spec.note) lines.push(spec.note(r, rows), '');
+  if (spec.note) lines.push(spec.note(r, rows), '');
   return lines;
 }
 
