@@ -45,11 +45,19 @@ type Frame = { items: JsonValue[] } | { members: JsonObject; key: string };
 
 // A high surrogate not followed by a low one, or a low surrogate not preceded by a high one.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// ES2024 String.prototype.isWellFormed (Node 20, workerd, current browsers): the same test, natively, about 6x faster
+// than the pattern on the short strings of a certificate; older browsers keep the pattern.
+const nativeIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
 
-/** True when `text` is well-formed UTF-16, i.e. has a UTF-8 encoding (RFC 7493 §2.1). */
-export function isWellFormedString(text: string): boolean {
+/** isWellFormedString where the runtime lacks String.prototype.isWellFormed. */
+export function isWellFormedByPattern(text: string): boolean {
   return !LONE_SURROGATE.test(text);
 }
+
+/** True when `text` is well-formed UTF-16, i.e. has a UTF-8 encoding (RFC 7493 §2.1). */
+export const isWellFormedString: (text: string) => boolean = nativeIsWellFormed
+  ? (text) => nativeIsWellFormed.call(text)
+  : isWellFormedByPattern;
 // RFC 8259 §6: -? int frac? exp?, with int = 0 / [1-9] DIGIT*.
 const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
 const ESCAPES: Readonly<Record<string, string>> = {

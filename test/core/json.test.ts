@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { utf8 } from '../../src/core/bytes.js';
 import { RegistryError } from '../../src/core/errors.js';
-import { parseJsonBytes, parseJsonStrict, type JsonValue } from '../../src/core/json.js';
+import { isWellFormedByPattern, isWellFormedString, parseJsonBytes, parseJsonStrict, type JsonValue } from '../../src/core/json.js';
 
 const SUITE = fileURLToPath(new URL('../../../shared/vectors/json/test_parsing/', import.meta.url));
 
@@ -110,6 +110,25 @@ describe('parseJsonStrict', () => {
     // The UTF-8 form of U+D800 is malformed UTF-8.
     parseError(() => parseJsonBytes(Uint8Array.of(0x22, 0xed, 0xa0, 0x80, 0x22)));
     expect(parseJsonStrict('"\ud83d\ude02"')).toBe('\u{1F602}');
+  });
+
+  it('tests well-formedness by the pattern (runtimes without isWellFormed) exactly as String.prototype.isWellFormed', () => {
+    const units = ['a', '\ud800', '\udbff', '\udc00', '\udfff', '\ud83d\ude02', '\uffff'];
+    // Every sequence of one to three of the units: lone, paired and reversed surrogates, at the start, middle and end.
+    const strings: string[] = [];
+    let level = [''];
+    for (let length = 1; length <= 3; length++) {
+      level = level.flatMap((prefix) => units.map((unit) => prefix + unit));
+      strings.push(...level);
+    }
+    let illFormed = 0;
+    for (const text of strings) {
+      const expected = (text as string & { isWellFormed(): boolean }).isWellFormed();
+      expect(isWellFormedByPattern(text), JSON.stringify(text)).toBe(expected);
+      expect(isWellFormedString(text), JSON.stringify(text)).toBe(expected);
+      if (!expected) illFormed++;
+    }
+    expect(illFormed).toBeGreaterThan(100);
   });
 
   it('limits nesting depth without overflowing the stack', () => {
