@@ -39,12 +39,15 @@ export interface SequencerOptions {
  */
 export interface LogItem {
   entry(loggedAt: number): Uint8Array;
-  writes?(index: number, entry: Uint8Array, loggedAt: number): IndexWrite[];
+  /** `leaf` is the entry's leaf hash (RFC 9162 §2.1.1), computed once by the sequencer for the tree. */
+  writes?(index: number, entry: Uint8Array, loggedAt: number, leaf: Uint8Array): IndexWrite[];
 }
 
 export interface AppendResult {
   index: number;
   entry: Uint8Array;
+  /** leafHash(entry). */
+  leafHash: Uint8Array;
   /** The log's sequencing time of the batch (ms), shared by all its entries and never decreasing. */
   loggedAt: number;
   /** The checkpoint that first includes the entry. */
@@ -181,8 +184,9 @@ export class Sequencer {
     if (accepted.length === 0) return;
     try {
       const entries = accepted.map((a) => a.entry);
-      const writes = accepted.flatMap((a, i) => a.pending.item.writes?.(previousSize + i, a.entry, loggedAt) ?? []);
-      const tiles = builder.append(entries.map(leafHash));
+      const leaves = entries.map(leafHash);
+      const writes = accepted.flatMap((a, i) => a.pending.item.writes?.(previousSize + i, a.entry, loggedAt, leaves[i]!) ?? []);
+      const tiles = builder.append(leaves);
       const root = builder.root();
       const size = builder.size;
       const note = await signNote(formatCheckpoint({ origin: this.origin, size, root, extensions: [] }), [this.signer]);
@@ -197,7 +201,7 @@ export class Sequencer {
           // a listener never affects the commit or its acknowledgements
         }
       }
-      accepted.forEach((a, i) => a.pending.resolve({ index: previousSize + i, entry: a.entry, loggedAt, checkpoint }));
+      accepted.forEach((a, i) => a.pending.resolve({ index: previousSize + i, entry: a.entry, leafHash: leaves[i]!, loggedAt, checkpoint }));
     } catch (error) {
       // Nothing of this batch is acknowledged.
       if (error instanceof RegistryError && error.code === 'conflict') {

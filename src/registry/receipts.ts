@@ -26,6 +26,8 @@ export interface Receipt {
 export interface LoggedEntry {
   index: number;
   entry: Uint8Array;
+  /** leafHash(entry). */
+  leafHash: Uint8Array;
   kind: string;
   loggedAt: number;
   checkpoint: StoredCheckpoint;
@@ -41,7 +43,7 @@ export async function receiptOf(log: LogReader, logged: LoggedEntry, id: string)
     kind,
     index,
     loggedAt,
-    leafHash: toHex(leafHash(logged.entry)),
+    leafHash: toHex(logged.leafHash),
     tlogProof: formatTlogProof({ index, proof, checkpoint: checkpoint.note }),
     checkpoint: checkpoint.note,
   };
@@ -53,5 +55,5 @@ export async function buildReceipt(store: RegistryStore, log: LogReader, index: 
   const entry = entries.get(index);
   if (!entry || !checkpoint) throw new RegistryError('log-integrity', `entry ${index} or its checkpoint is missing`);
   const { kind, loggedAt } = decodeEntry(entry);
-  return receiptOf(log, { index, entry, kind, loggedAt, checkpoint }, id);
+  return receiptOf(log, { index, entry, leafHash: leafHash(entry), kind, loggedAt, checkpoint }, id);
 }

@@ -33,7 +33,6 @@ import { RegistryError } from '../core/errors.js';
 import { canonicalBytes, type CanonicalMemo } from '../core/jcs.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 import { keyInvalidFrom, type KeyRecord } from '../core/keys.js';
-import { leafHash } from '../core/merkle.js';
 import { decodeMultikey, encodeMultikey } from '../core/multibase.js';
 import { certificateFacts, certificateState, statusInputOf, transitionError } from '../core/status.js';
 import type { LogReader } from '../log/reader.js';
@@ -145,7 +144,7 @@ export class Registry {
       }
       const signed = await this.signAsRegistry(asJsonObject(registration));
       const appends = [
-        this.append('issuer.registered', signed, actor, (index, _entry, loggedAt) => [
+        this.append('issuer.registered', signed, actor, (index, _leaf, loggedAt) => [
           store.insertIssuer({ slug: input.slug, name: input.name, managedSigning: input.managedSigning, registeredIndex: index, registeredAt: loggedAt }),
         ]),
       ];
@@ -183,7 +182,7 @@ export class Registry {
       if (!key) throw new RegistryError('not-found', `issuer ${slug} has no key ${keyId}`);
       if (key.revokedIndex !== null) throw new RegistryError('conflict', `key ${keyId} of ${slug} is already revoked`);
       const signed = await this.signAsRegistry(asJsonObject(document));
-      const logged = await this.append('issuer.key.revoked', signed, actor, (i, _entry, loggedAt) => [
+      const logged = await this.append('issuer.key.revoked', signed, actor, (i, _leaf, loggedAt) => [
         store.revokeKey(slug, keyId, i, loggedAt, compromisedAt !== undefined ? toMillis(compromisedAt) : null),
       ]);
       return receiptOf(this.deps.log, logged, issuerId);
@@ -214,7 +213,7 @@ export class Registry {
       }
       const subject = credential.credentialSubject;
       const state = foldState(certificateFacts(credential), []);
-      return this.append('certificate.issued', asJsonObject(credential), actor, (i, entry, loggedAt) => [
+      return this.append('certificate.issued', asJsonObject(credential), actor, (i, leaf, loggedAt) => [
         ...store.insertCertificate(
           {
             issuer: actor.issuer,
@@ -222,7 +221,7 @@ export class Registry {
             issuedIndex: i,
             loggedAt,
             lastIndex: i,
-            lastLeafHash: leafHash(entry),
+            lastLeafHash: leaf,
             lifecycle: 'active',
             organization: subject.organization.name,
             systemName: subject.system.name,
@@ -273,10 +272,10 @@ export class Registry {
       const canonical: CanonicalMemo = new WeakMap();
       const keyId = await this.verifySignature(actor, issuerSlug, asJsonObject(event), event.proof.verificationMethod, canonical);
       const lifecycle = LIFECYCLE_AFTER[event.kind] ?? row.lifecycle;
-      return this.append('certificate.event', asJsonObject(event), actor, (i, entry, loggedAt) => [
+      return this.append('certificate.event', asJsonObject(event), actor, (i, leaf, loggedAt) => [
         ...store.insertEvent(
           { issuer: issuerSlug, number, eventCount: folded.eventCount },
-          { index: i, kind: event.kind, keyId, loggedAt, leafHash: leafHash(entry) },
+          { index: i, kind: event.kind, keyId, loggedAt, leafHash: leaf },
           lifecycle,
           foldState(folded.state.certificate, [...folded.state.events, statusInputOf(event, loggedAt)]),
         ),
@@ -385,7 +384,7 @@ export class Registry {
       asJsonObject({ type: 'IssuerKeyAdded', issuer: issuerIdOf(baseUrl, slug), keyId, publicKeyMultibase: encodeMultikey(publicKey) } as CertrailDocument),
     );
     return this.signAsRegistry(asJsonObject(document)).then((signed) =>
-      this.append('issuer.key.added', signed, actor, (index, _entry, loggedAt) => [
+      this.append('issuer.key.added', signed, actor, (index, _leaf, loggedAt) => [
         store.insertKey({ issuer: slug, keyId, publicKey, addedIndex: index, addedAt: loggedAt }),
       ]),
     );
@@ -396,18 +395,19 @@ export class Registry {
     kind: EntryKind,
     body: JsonObject,
     actor: Actor | null,
-    writes: (index: number, entry: Uint8Array, loggedAt: number) => IndexWrite[],
+    /** `leaf` is the entry's leaf hash. */
+    writes: (index: number, leaf: Uint8Array, loggedAt: number) => IndexWrite[],
     /** The canonical texts of `body`'s members from its signature check, reused for its entry. */
     canonical?: CanonicalMemo,
   ): Promise<LoggedEntry> {
     const result = await this.deps.sequencer.append({
       entry: (loggedAt) => encodeEntry(kind, loggedAt, body, canonical),
-      writes: (index, entry, loggedAt) => [
-        ...writes(index, entry, loggedAt),
+      writes: (index, _entry, loggedAt, leaf) => [
+        ...writes(index, leaf, loggedAt),
         ...(actor ? [this.deps.store.insertUsedToken(actor.jti, actor.issuer, actor.expiresAt)] : []),
       ],
     });
-    return { index: result.index, entry: result.entry, kind, loggedAt: result.loggedAt, checkpoint: result.checkpoint };
+    return { index: result.index, entry: result.entry, leafHash: result.leafHash, kind, loggedAt: result.loggedAt, checkpoint: result.checkpoint };
   }
 
   private idempotencyWrite(actor: Actor, key: string | undefined, target: string, body: JsonValue, index: number): IndexWrite[] {

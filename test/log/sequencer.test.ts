@@ -50,6 +50,27 @@ describe('Sequencer', () => {
     handle.sqlite.close();
   });
 
+  it('hands each item its leaf hash, the one the tree was built from, for its index rows and its result', async () => {
+    const { open } = await setup();
+    const { sequencer, handle } = await open({ maxBatch: 8 });
+    const seen = new Map<number, Uint8Array>();
+    const item = (i: number) => ({
+      entry: (loggedAt: number) => new TextEncoder().encode(`entry ${i} at ${loggedAt}`),
+      writes: (index: number, bytes: Uint8Array, _loggedAt: number, leaf: Uint8Array) => {
+        expect(leaf).toEqual(leafHash(bytes));
+        seen.set(index, leaf);
+        return [];
+      },
+    });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => sequencer.append(item(i))));
+    for (const r of results) {
+      expect(r.leafHash).toEqual(leafHash(r.entry));
+      expect(seen.get(r.index)).toEqual(r.leafHash);
+    }
+    expect(sequencer.checkpoint.root).toEqual(rootFromLeafHashes(results.map((r) => r.leafHash)));
+    handle.sqlite.close();
+  });
+
   it('keeps every acknowledged entry across a reopen and continues the same tree', async () => {
     const { open } = await setup();
     const first = await open();
