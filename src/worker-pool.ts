@@ -108,9 +108,12 @@ export class WorkerPool<Req, Res> {
     }
   }
 
+  /** Stops the workers; what they still had in flight is rejected (it would never be answered). */
   async close(): Promise<void> {
     this.closed = true;
     const slots = this.slots.splice(0);
+    for (const p of this.pending.values()) p.reject(new Error('the worker pool is closed'));
+    this.pending.clear();
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 }

@@ -26,4 +26,13 @@ describe('WorkerPool', () => {
     expect(await pool.run(7)).toBe(14);
     expect(inThread.every((id) => id === threadId)).toBe(true);
   });
+
+  it('rejects what its workers still had in flight when it closes, and whatever comes after', async () => {
+    const closing = new WorkerPool<number, number>(import.meta.url, './support/doubling-worker', 1, async (n) => n * 2);
+    expect(await closing.run(3)).toBe(6);
+    const unanswered = closing.run(Number.NaN);
+    await closing.close();
+    await expect(unanswered).rejects.toThrow('the worker pool is closed');
+    await expect(closing.run(1)).rejects.toThrow('the worker pool is closed');
+  });
 });
