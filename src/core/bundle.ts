@@ -128,7 +128,10 @@ const registrySignedMemo = new Map<string, Promise<boolean>>();
 const ENTRY_MEMO_SIZE = 256;
 const entryMemo = new Map<string, Logged>();
 
-/** `compute()`'s value for `key`, computed once while the memo holds it; a throw is not remembered. */
+/**
+ * `compute()`'s value for `key`, computed once while the memo holds it. A throw is not remembered; a rejected promise
+ * is (the promise is the value).
+ */
 function memoized<T>(memo: Map<string, T>, size: number, key: string, compute: () => T): T {
   let value = memo.get(key);
   if (value === undefined) {
