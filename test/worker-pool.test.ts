@@ -30,9 +30,10 @@ describe('WorkerPool', () => {
   it('rejects what its workers still had in flight when it closes, and whatever comes after', async () => {
     const closing = new WorkerPool<number, number>(import.meta.url, './support/doubling-worker', 1, async (n) => n * 2);
     expect(await closing.run(3)).toBe(6);
-    const unanswered = closing.run(Number.NaN);
+    // The expectation is attached before close() rejects the request, so the rejection is never unhandled.
+    const unanswered = expect(closing.run(Number.NaN)).rejects.toThrow('the worker pool is closed');
     await closing.close();
-    await expect(unanswered).rejects.toThrow('the worker pool is closed');
+    await unanswered;
     await expect(closing.run(1)).rejects.toThrow('the worker pool is closed');
   });
 });
