@@ -104,9 +104,14 @@ const LIFECYCLE_AFTER: Partial<Record<StatusEvent['kind'], Lifecycle>> = {
   revoked: 'revoked',
 };
 
+/** How often the burnt token ids that expired are deleted, with the next write. */
+export const TOKEN_PRUNE_INTERVAL_MS = 60_000;
+
 export class Registry {
   private readonly locks = new KeyedMutex();
   private readonly now: () => number;
+  /** The sequencing time from which the next entry also deletes expired token ids. */
+  private nextTokenPrune = 0;
 
   constructor(private readonly deps: RegistryDeps) {
     this.now = deps.now ?? Date.now;
@@ -405,9 +410,21 @@ export class Registry {
       writes: (index, _entry, loggedAt, leaf) => [
         ...writes(index, leaf, loggedAt),
         ...(actor ? [this.deps.store.insertUsedToken(actor.jti, actor.issuer, actor.expiresAt)] : []),
+        ...this.tokenPrune(loggedAt),
       ],
     });
     return { index: result.index, entry: result.entry, leafHash: result.leafHash, kind, loggedAt: result.loggedAt, checkpoint: result.checkpoint };
+  }
+
+  /**
+   * Deletes the token ids that expired by `loggedAt`, at most once per TOKEN_PRUNE_INTERVAL_MS, so that the table
+   * holds about five minutes of writes rather than every token ever used. Riding on an entry's commit keeps it in the
+   * single writer's transaction; if that commit fails, the next interval's prune takes these rows too.
+   */
+  private tokenPrune(loggedAt: number): IndexWrite[] {
+    if (loggedAt < this.nextTokenPrune) return [];
+    this.nextTokenPrune = loggedAt + TOKEN_PRUNE_INTERVAL_MS;
+    return [this.deps.store.deleteExpiredTokens(loggedAt)];
   }
 
   private idempotencyWrite(actor: Actor, key: string | undefined, target: string, body: JsonValue, index: number): IndexWrite[] {

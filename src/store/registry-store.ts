@@ -1,6 +1,6 @@
 // Drizzle queries over the index tables, shared by both drivers. Reads return plain rows; writes return statements
 // (IndexWrite) that the sequencer commits atomically with the log entry they index.
-import { and, asc, eq, gt, inArray, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import {
   certificateEvents,
   certificateModels,
@@ -215,7 +215,7 @@ export class RegistryStore {
             .prepare(),
           model: db.insert(certificateModels).values(placeholders('digest', 'issuer', 'number')).prepare(),
           standard: db.insert(certificateStandards).values(placeholders('standard', 'issuer', 'number')).prepare(),
-          usedToken: db.insert(usedTokens).values(placeholders('jti', 'issuer', 'expiresAt')).onConflictDoNothing().prepare(),
+          usedToken: db.insert(usedTokens).values(placeholders('jti', 'issuer', 'expiresAt')).prepare(),
           idempotency: db.insert(idempotencyKeys).values(placeholders('issuer', 'key', 'requestHash', 'entryIndex')).prepare(),
         }
       : null;
@@ -441,8 +441,13 @@ export class RegistryStore {
     return this.inserts ? RegistryStore.bound(this.inserts.idempotency, values) : this.db.insert(idempotencyKeys).values(values);
   }
 
+  /** Forgets the ids of tokens expired by `now`: an expired token is refused before its id is looked at. */
+  deleteExpiredTokens(now: number): IndexWrite {
+    return this.db.delete(usedTokens).where(lte(usedTokens.expiresAt, now));
+  }
+
   insertUsedToken(jti: string, issuer: string, expiresAt: number): IndexWrite {
     const values = { jti, issuer, expiresAt };
-    return this.inserts ? RegistryStore.bound(this.inserts.usedToken, values) : this.db.insert(usedTokens).values(values).onConflictDoNothing();
+    return this.inserts ? RegistryStore.bound(this.inserts.usedToken, values) : this.db.insert(usedTokens).values(values);
   }
 }
