@@ -2,7 +2,7 @@
 // - each write keeps its token's id until the token expires; expired ids are deleted by a later write, at most once
 //   per TOKEN_PRUNE_INTERVAL_MS, so the table holds minutes of writes rather than every token ever used;
 // - a restarted process reloads exactly the unexpired ids, by a range of the expiry index;
-// - migration 0003 keeps the ids a database written under the jti-keyed table holds.
+// - migration 0003 keeps the unexpired ids a database written under the jti-keyed table holds.
 import Database from 'better-sqlite3';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -103,7 +103,7 @@ describe('used token ids', () => {
     }
   });
 
-  it('survive migration 0003 from the table keyed by jti', () => {
+  it('survive migration 0003 from the table keyed by jti while unexpired', () => {
     const dir = newDir();
     const path = join(dir, 'certrail.db');
     // A database as the previous release left it: migrations 0000-0002 only.
@@ -116,20 +116,22 @@ describe('used token ids', () => {
     const old = new Database(path);
     old.pragma('journal_mode = WAL');
     migrate(drizzle({ client: old }), { migrationsFolder: previous });
+    // The migration compares with the clock (expires_at in ms): rows around the real time.
+    const now = Date.now();
     const insert = old.prepare('INSERT INTO used_tokens (jti, issuer, expires_at) VALUES (?, ?, ?)');
-    insert.run('cb-a j-old', 'cb-a', T0 - 1);
-    insert.run('cb-a j-live', 'cb-a', T0 + 60_000);
-    insert.run('registry j-op', 'registry', T0 + 120_000);
-    expect(() => insert.run('cb-a j-live', 'cb-a', T0 + 90_000)).toThrow(/UNIQUE/);
+    insert.run('cb-a j-old', 'cb-a', now - 60_000);
+    insert.run('cb-a j-live', 'cb-a', now + 60_000);
+    insert.run('registry j-op', 'registry', now + 120_000);
+    expect(() => insert.run('cb-a j-live', 'cb-a', now + 90_000)).toThrow(/UNIQUE/);
     old.close();
 
     const handle = openSqlite(path);
     try {
+      // The expired id is dropped on the way; the unexpired ones are kept as they were.
       const rows = handle.sqlite.prepare('SELECT jti, issuer, expires_at AS expiresAt FROM used_tokens ORDER BY expires_at').all();
       expect(rows).toEqual([
-        { jti: 'cb-a j-old', issuer: 'cb-a', expiresAt: T0 - 1 },
-        { jti: 'cb-a j-live', issuer: 'cb-a', expiresAt: T0 + 60_000 },
-        { jti: 'registry j-op', issuer: 'registry', expiresAt: T0 + 120_000 },
+        { jti: 'cb-a j-live', issuer: 'cb-a', expiresAt: now + 60_000 },
+        { jti: 'registry j-op', issuer: 'registry', expiresAt: now + 120_000 },
       ]);
       const indexes = handle.sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'used_tokens'").pluck().all();
       expect(indexes).toEqual(['used_tokens_expires_at']);
