@@ -418,7 +418,7 @@ export class Registry {
 
   /**
    * Deletes the token ids that expired by `loggedAt`, at most once per TOKEN_PRUNE_INTERVAL_MS, so that the table
-   * holds about five minutes of writes rather than every token ever used. Riding on an entry's commit keeps it in the
+   * holds the unexpired ids and at most an interval of expired ones, rather than every token ever used. Riding on an entry's commit keeps it in the
    * single writer's transaction; if that commit fails, the next interval's prune takes these rows too.
    */
   private tokenPrune(loggedAt: number): IndexWrite[] {
